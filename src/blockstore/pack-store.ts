@@ -1,0 +1,341 @@
+import { closeSync, existsSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { AbortOptions } from 'abort-error'
+import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
+import { CID } from 'multiformats/cid'
+import { BlockCorruptError, BlockNotFoundError, RepoError } from '../errors.ts'
+import { fsyncDir } from '../fs-utils.ts'
+import { assertSupportedHash, blockKey, IDENTITY, matchesCid } from './hashing.ts'
+import { type BlockLocation, type IndexEntry, PackIndex } from './pack-index.ts'
+
+/** A pack is rolled over to a new file past this size. */
+const PACK_ROLL_BYTES = 1 << 30
+/** A writer stops accepting blocks while this many bytes are still on their way to the kernel. */
+const MAX_OUTSTANDING_BYTES = 64 << 20
+/** Record header: magic "IKPB", u16 CID length, u32 data length; then the CID, then the block. */
+const MAGIC = 0x424b5049
+const HEADER_BYTES = 10
+
+interface ActivePack {
+  id: number
+  handle: FileHandle
+  size: number
+}
+
+/**
+ * The local blockstore: blocks are appended to pack files (one active pack per process, so many
+ * processes can write at once), located through a SQLite index, and verified against their CID on
+ * every read. A block becomes visible only when its bytes are fsynced and its index row committed,
+ * so a crash at any moment leaves no reachable partial block.
+ */
+export class PackStore implements Blockstore {
+  readonly root: string
+  readonly index: PackIndex
+  private readonly packDir: string
+  private active: ActivePack | undefined
+  private readonly handles = new Map<number, FileHandle>()
+  private readonly readFds = new Map<number, number>()
+  private batch: { writer: BlockWriter; done: PromiseWithResolvers<void> } | undefined
+
+  private constructor(root: string) {
+    this.root = root
+    this.packDir = join(root, 'packs')
+    this.index = new PackIndex(join(root, 'index.db'))
+  }
+
+  /** Opens (creating if needed) the blockstore in `root`. */
+  static open(root: string): PackStore {
+    try {
+      mkdirSync(join(root, 'packs'), { recursive: true })
+      return new PackStore(root)
+    } catch (err) {
+      throw new RepoError(`cannot open the blockstore at ${root}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** Starts a write session: blocks put through it become durable and visible on commit(). */
+  writer(): BlockWriter {
+    return new BlockWriter(this, this.index.registerWriter())
+  }
+
+  packPath(id: number): string {
+    return join(this.packDir, `${id}.pack`)
+  }
+
+  /** Appends one record to this process's active pack; resolves when the kernel has the bytes. */
+  async append(cid: CID, bytes: Uint8Array): Promise<IndexEntry> {
+    const pack = await this.activePack(bytes.length)
+    const header = Buffer.allocUnsafe(HEADER_BYTES)
+    header.writeUInt32LE(MAGIC, 0)
+    header.writeUInt16LE(cid.bytes.length, 4)
+    header.writeUInt32LE(bytes.length, 6)
+    const offset = pack.size
+    const recordBytes = HEADER_BYTES + cid.bytes.length + bytes.length
+    pack.size += recordBytes
+    const { bytesWritten } = await pack.handle.writev([header, cid.bytes, bytes], offset)
+    if (bytesWritten !== recordBytes) throw new RepoError(`short write to pack ${pack.id}: disk full?`)
+    return {
+      mh: cid.multihash.bytes,
+      cid: cid.bytes,
+      pack: pack.id,
+      offset: offset + HEADER_BYTES + cid.bytes.length,
+      length: bytes.length,
+    }
+  }
+
+  /** fdatasync the given packs, so that index rows pointing into them are safe to commit. */
+  async sync(packs: Iterable<number>): Promise<void> {
+    await Promise.all([...packs].map((id) => this.handles.get(id)?.datasync()))
+  }
+
+  private async activePack(incoming: number): Promise<ActivePack> {
+    if (this.active != null && this.active.size + incoming <= PACK_ROLL_BYTES) return this.active
+    const id = this.index.newPack()
+    const handle = await open(this.packPath(id), 'wx')
+    fsyncDir(this.packDir)
+    this.active = { id, handle, size: 0 }
+    this.handles.set(id, handle)
+    return this.active
+  }
+
+  /** Where the block with this multihash lives, if stored. */
+  locate(cid: CID): BlockLocation | undefined {
+    return this.index.locate(cid.multihash.bytes)
+  }
+
+  /** Reads and verifies one block; throws BlockNotFoundError or BlockCorruptError. */
+  read(cid: CID): Uint8Array {
+    if (cid.multihash.code === IDENTITY) return cid.multihash.digest
+    let loc = this.locate(cid)
+    if (loc == null) throw new BlockNotFoundError(cid.toString())
+    let bytes: Uint8Array
+    try {
+      bytes = this.readAt(loc)
+    } catch (err) {
+      // gc may have compacted the pack away between the lookup and the read: look again once
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      loc = this.locate(cid)
+      if (loc == null) throw new BlockNotFoundError(cid.toString())
+      bytes = this.readAt(loc)
+    }
+    if (!matchesCid(cid, bytes))
+      throw new BlockCorruptError(cid.toString(), `pack ${loc.pack} offset ${loc.offset}`)
+    return bytes
+  }
+
+  /** Raw bytes at a location, unverified; for verification and compaction. */
+  readAt(loc: BlockLocation): Uint8Array {
+    let fd = this.readFds.get(loc.pack)
+    if (fd == null) {
+      fd = openSync(this.packPath(loc.pack), 'r')
+      this.readFds.set(loc.pack, fd)
+    }
+    const buf = Buffer.allocUnsafe(loc.length)
+    const n = readSync(fd, buf, 0, loc.length, loc.offset)
+    if (n !== loc.length) return buf.subarray(0, n)
+    return buf
+  }
+
+  has(cid: CID): boolean {
+    return cid.multihash.code === IDENTITY || this.locate(cid) != null
+  }
+
+  async *get(cid: CID, _options?: AbortOptions): AsyncGenerator<Uint8Array> {
+    yield this.read(cid)
+  }
+
+  /** Single puts (e.g. blocks arriving over bitswap) are group-committed: one fsync per batch. */
+  async put(cid: CID, value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> {
+    const bytes = await concat(value)
+    if (this.batch == null) {
+      const batch = { writer: this.writer(), done: Promise.withResolvers<void>() }
+      this.batch = batch
+      setImmediate(() => {
+        this.batch = undefined
+        batch.writer
+          .commit()
+          .then(() => batch.done.resolve(), batch.done.reject)
+          .finally(() => batch.writer.close())
+      })
+    }
+    const { writer, done } = this.batch
+    await writer.put(cid, bytes)
+    await done.promise
+    return cid
+  }
+
+  async *putMany(source: Iterable<InputPair> | AsyncIterable<InputPair>): AsyncGenerator<CID> {
+    const writer = this.writer()
+    const cids: CID[] = []
+    try {
+      for await (const { cid, bytes } of source) {
+        await writer.put(cid, await concat(bytes))
+        cids.push(cid)
+      }
+      await writer.commit()
+    } finally {
+      writer.close()
+    }
+    yield* cids
+  }
+
+  async *getMany(source: Iterable<CID> | AsyncIterable<CID>): AsyncGenerator<Pair> {
+    for await (const cid of source) yield { cid, bytes: this.get(cid) }
+  }
+
+  /** Removes a block from the index; its bytes are reclaimed when gc compacts the pack. */
+  delete(cid: CID): void {
+    this.index.delete(cid.multihash.bytes)
+  }
+
+  async *deleteMany(source: Iterable<CID> | AsyncIterable<CID>): AsyncGenerator<CID> {
+    for await (const cid of source) {
+      this.delete(cid)
+      yield cid
+    }
+  }
+
+  async *getAll(): AsyncGenerator<Pair> {
+    for (const e of this.index.entries()) {
+      const cid = CID.decode(e.cid)
+      yield { cid, bytes: this.get(cid) }
+    }
+  }
+
+  /** Deletes a pack file no index row points into any more. */
+  removePack(id: number): void {
+    const fd = this.readFds.get(id)
+    if (fd != null) closeSync(fd)
+    this.readFds.delete(id)
+    const path = this.packPath(id)
+    if (existsSync(path)) unlinkSync(path)
+    this.index.dropPack(id)
+  }
+
+  /** True when `id` is the pack this process is appending to. */
+  isActive(id: number): boolean {
+    return this.active?.id === id
+  }
+
+  async close(): Promise<void> {
+    for (const fd of this.readFds.values()) closeSync(fd)
+    this.readFds.clear()
+    await Promise.all([...this.handles.values()].map((h) => h.close()))
+    this.handles.clear()
+    this.active = undefined
+    this.index.close()
+  }
+}
+
+/**
+ * One add's worth of blocks. put() only appends (fast, not yet durable); commit() fsyncs and
+ * records them, after which they are durable and visible to every process. close() ends the
+ * session so gc may run; an uncommitted session's bytes are garbage that gc reclaims.
+ */
+export class BlockWriter {
+  private readonly store: PackStore
+  private readonly id: number
+  private entries: IndexEntry[] = []
+  private readonly seen = new Set<string>()
+  private readonly inflight = new Set<Promise<void>>()
+  private readonly touched = new Set<number>()
+  private outstanding = 0
+  private failure: unknown
+  private closed = false
+  /** Blocks newly written (not already stored) and their bytes, for reporting. */
+  written = { blocks: 0, bytes: 0 }
+
+  constructor(store: PackStore, id: number) {
+    this.store = store
+    this.id = id
+  }
+
+  /** Appends a block unless it is already stored; resolves quickly, applying backpressure. */
+  async put(cid: CID, value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> {
+    if (this.failure != null) throw this.failure
+    assertSupportedHash(cid)
+    if (cid.multihash.code === IDENTITY) return cid
+    const key = blockKey(cid)
+    if (this.seen.has(key) || this.store.locate(cid) != null) return cid
+    this.seen.add(key)
+    const bytes = await concat(value)
+    this.outstanding += bytes.length
+    const write = this.store.append(cid, bytes).then(
+      (entry) => {
+        this.entries.push(entry)
+        this.touched.add(entry.pack)
+        this.written.blocks++
+        this.written.bytes += entry.length
+      },
+      (err: unknown) => {
+        this.failure ??= err
+      },
+    )
+    const tracked = write.finally(() => {
+      this.outstanding -= bytes.length
+      this.inflight.delete(tracked)
+    })
+    this.inflight.add(tracked)
+    while (this.outstanding > MAX_OUTSTANDING_BYTES && this.inflight.size > 0)
+      await Promise.race(this.inflight)
+    return cid
+  }
+
+  /** True if this session has written the block or the store already had it. */
+  has(cid: CID): boolean {
+    return this.seen.has(blockKey(cid)) || this.store.has(cid)
+  }
+
+  /** Makes every block put so far durable and visible. */
+  async commit(): Promise<void> {
+    await Promise.all(this.inflight)
+    if (this.failure != null) throw this.failure
+    await this.store.sync(this.touched)
+    this.store.index.record(this.entries)
+    this.entries = []
+    this.touched.clear()
+  }
+
+  /** Ends the session (idempotent). Uncommitted blocks stay invisible. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.store.index.unregisterWriter(this.id)
+  }
+}
+
+async function concat(
+  value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<Uint8Array> {
+  if (value instanceof Uint8Array) return value
+  const parts: Uint8Array[] = []
+  for await (const part of value) parts.push(part)
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+}
+
+/** One stored block that failed verification. */
+export interface CorruptBlock {
+  cid: string
+  pack: number
+  offset: number
+  reason: string
+}
+
+/** Re-reads every stored block and checks it against its CID (`ipfs-kit repo verify`). */
+export function* verifyAll(store: PackStore): Generator<{ ok: true } | ({ ok: false } & CorruptBlock)> {
+  for (const e of store.index.entries()) {
+    const cid = CID.decode(e.cid)
+    let reason: string | undefined
+    try {
+      const bytes = store.readAt(e)
+      if (bytes.length !== e.length) reason = `truncated: ${bytes.length} of ${e.length} bytes`
+      else if (!matchesCid(cid, bytes)) reason = 'bytes do not hash to the CID'
+    } catch (err) {
+      reason = (err as Error).message
+    }
+    yield reason == null
+      ? { ok: true }
+      : { ok: false, cid: cid.toString(), pack: e.pack, offset: e.offset, reason }
+  }
+}

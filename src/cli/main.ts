@@ -1,0 +1,53 @@
+import { Command, CommanderError } from 'commander'
+import { version } from '../version.ts'
+import { registerIpfs } from './commands/ipfs.ts'
+import { registerRepo } from './commands/repo.ts'
+import { EXIT, reportError } from './output.ts'
+
+/** Global flags every command accepts. */
+export interface GlobalOptions {
+  dataDir?: string
+  json?: boolean
+}
+
+/** Builds the command tree; heavy modules load inside each action, so `--version` and `--help` stay fast. */
+export function buildProgram(): Command {
+  const program = new Command('ipfs-kit')
+    .description(
+      'Content-addressed storage on IPFS: Kubo-identical CIDs, durable local blocks, replicated pins.',
+    )
+    .version(version, '-v, --version')
+    .option('-d, --data-dir <dir>', 'data directory (default: $IPFS_KIT_HOME or ~/.ipfs-kit)')
+    .option('--json', 'print machine-readable JSON instead of text')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: true })
+  registerIpfs(program)
+  registerRepo(program)
+  return program
+}
+
+/** Runs the CLI and exits with 0 on success, 1 on failure, 2 on bad usage or input. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram()
+  program.exitOverride()
+  for (const cmd of allCommands(program)) cmd.exitOverride()
+  let code: number = EXIT.ok
+  try {
+    await program.parseAsync(argv)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      code = err.exitCode === 0 ? EXIT.ok : EXIT.usage
+    } else {
+      code = reportError(err)
+    }
+  }
+  process.exitCode = code
+}
+
+function* allCommands(cmd: Command): Generator<Command> {
+  for (const sub of cmd.commands) {
+    yield sub
+    yield* allCommands(sub)
+  }
+}

@@ -1,0 +1,48 @@
+import { IpfsKitError } from '../errors.ts'
+
+/** Exit codes, documented in the README: 0 ok, 1 failed, 2 bad usage or input. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const
+
+/** Writes one line of data to stdout. */
+export function out(line: string): void {
+  process.stdout.write(`${line}\n`)
+}
+
+/** Writes a value as one line of JSON to stdout (BigInts as numbers when safe, else strings). */
+export function outJson(value: unknown): void {
+  out(
+    JSON.stringify(value, (_k, v: unknown) =>
+      typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v,
+    ),
+  )
+}
+
+/** Progress and notices go to stderr so stdout stays data. */
+export function note(line: string): void {
+  process.stderr.write(`${line}\n`)
+}
+
+/** Prints one clear line for an error and returns the exit code to use. */
+export function reportError(err: unknown): number {
+  if (err instanceof IpfsKitError) {
+    note(`Error: ${err.message}`)
+    return err.code === 'ERR_INVALID_INPUT' || err.code === 'ERR_INVALID_CID' ? EXIT.usage : EXIT.failed
+  }
+  const e = err as NodeJS.ErrnoException
+  if (e?.code === 'EPIPE') return EXIT.ok
+  note(`Error: ${e?.message ?? String(err)}`)
+  if (process.env.IPFS_KIT_DEBUG) note(e?.stack ?? '')
+  return EXIT.failed
+}
+
+/** Formats a byte count for people: 1.5 MiB. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = n
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`
+}

@@ -1,0 +1,183 @@
+import {
+  createReadStream,
+  type Dirent,
+  lstatSync,
+  readdirSync,
+  readlinkSync,
+  type Stats,
+  statSync,
+} from 'node:fs'
+import { basename, join } from 'node:path'
+import { type ImportCandidate, type ImportResult, importer } from 'ipfs-unixfs-importer'
+import type { CID } from 'multiformats/cid'
+import { PathError } from '../errors.ts'
+import type { Repo } from '../repo.ts'
+import { type CidOptions, kuboImporterOptions } from './cid-options.ts'
+
+export interface AddOptions extends CidOptions {
+  /** Add directories recursively (`-r`); without it a directory is refused. */
+  recursive?: boolean
+  /** Include dot-files when adding directories (`-H`), as Kubo's `--hidden`. */
+  hidden?: boolean
+  /** Compute CIDs without storing anything (`-n`). */
+  onlyHash?: boolean
+  /** Pin the roots (default true, as Kubo). */
+  pin?: boolean
+  /** Called with the running count of bytes read from the input. */
+  onBytes?: (bytes: number) => void
+}
+
+/** One line of `ipfs add` output: a file or directory and its CID. */
+export interface AddedEntry {
+  path: string
+  cid: CID
+  size: bigint
+}
+
+/** Where add reads from: paths on disk, or one byte stream (stdin). */
+export type AddSource = { paths: string[] } | { stream: AsyncIterable<Uint8Array>; name?: string }
+
+/** Total bytes that an add of these paths will read; for progress bars. */
+export function inputSize(paths: string[], opts: Pick<AddOptions, 'recursive' | 'hidden'>): number {
+  let total = 0
+  for (const c of walkPaths(paths, opts)) if ('stats' in c) total += c.stats.size
+  return total
+}
+
+/**
+ * Imports files, directories or a stream with Kubo's defaults and flags. Returns every entry
+ * Kubo would print, roots last. Blocks are durable and pins recorded before it returns.
+ */
+export async function add(
+  repo: Repo | undefined,
+  source: AddSource,
+  opts: AddOptions = {},
+): Promise<AddedEntry[]> {
+  const options = kuboImporterOptions(opts)
+  const candidates = 'paths' in source ? toCandidates(source.paths, opts) : streamCandidate(source, opts)
+  if (opts.onlyHash || repo == null)
+    return collect(importer(candidates, { put: async (cid) => cid }, options))
+  const writer = repo.blocks.writer()
+  try {
+    const entries = await collect(importer(candidates, writer, options))
+    await writer.commit()
+    if (opts.pin !== false) {
+      for (const root of roots(entries)) repo.pins.add(root.cid, 'recursive')
+    }
+    return entries
+  } finally {
+    writer.close()
+  }
+}
+
+/** The entries Kubo pins: the top-level items (or the wrapping directory). */
+export function roots(entries: AddedEntry[]): AddedEntry[] {
+  return entries.filter((e) => !e.path.includes('/'))
+}
+
+async function collect(results: AsyncIterable<ImportResult>): Promise<AddedEntry[]> {
+  const out: AddedEntry[] = []
+  for await (const r of results) out.push({ path: r.path ?? r.cid.toString(), cid: r.cid, size: r.size })
+  return out
+}
+
+async function* streamCandidate(
+  source: { stream: AsyncIterable<Uint8Array>; name?: string },
+  opts: AddOptions,
+): AsyncGenerator<ImportCandidate> {
+  yield { path: source.name, content: counted(source.stream, opts.onBytes) }
+}
+
+interface FileEntry {
+  path: string
+  abs: string
+  stats: Stats
+}
+type WalkEntry = FileEntry | { path: string; abs: string; dir: true } | { path: string; link: string }
+
+function* toCandidates(paths: string[], opts: AddOptions): Generator<ImportCandidate> {
+  let read = 0
+  const onChunk =
+    opts.onBytes == null
+      ? undefined
+      : (n: number) => {
+          read += n
+          opts.onBytes?.(read)
+        }
+  for (const entry of walkPaths(paths, opts)) {
+    if ('stats' in entry) {
+      yield { path: entry.path, content: readFile(entry.abs, onChunk) }
+    } else if ('link' in entry) {
+      yield { path: entry.path, link: entry.link }
+    } else {
+      yield { path: entry.path }
+    }
+  }
+}
+
+/** Validates every argument up front, so a bad one fails before anything is written. */
+function* walkPaths(paths: string[], opts: Pick<AddOptions, 'recursive' | 'hidden'>): Generator<WalkEntry> {
+  const checked = paths.map((p) => {
+    let stats: Stats
+    try {
+      stats = statSync(p)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      throw new PathError(
+        code === 'ENOENT'
+          ? `no such file or directory: ${p}`
+          : `cannot read ${p}: ${code ?? (err as Error).message}`,
+      )
+    }
+    if (stats.isDirectory() && !opts.recursive)
+      throw new PathError(`${p} is a directory: use -r to add directories`)
+    if (!stats.isDirectory() && !stats.isFile())
+      throw new PathError(`${p} is not a regular file or directory`)
+    return { p, stats }
+  })
+  for (const { p, stats } of checked) {
+    const name = basename(p)
+    if (stats.isDirectory()) yield* walkDir(p, name, opts.hidden === true)
+    else yield { path: name, abs: p, stats }
+  }
+}
+
+function* walkDir(abs: string, path: string, hidden: boolean): Generator<WalkEntry> {
+  let children: Dirent[]
+  try {
+    children = readdirSync(abs, { withFileTypes: true })
+  } catch (err) {
+    throw new PathError(`cannot read directory ${abs}: ${(err as NodeJS.ErrnoException).code}`)
+  }
+  children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  yield { path, abs, dir: true }
+  for (const child of children) {
+    if (!hidden && child.name.startsWith('.')) continue
+    const childAbs = join(abs, child.name)
+    const childPath = `${path}/${child.name}`
+    if (child.isSymbolicLink()) yield { path: childPath, link: readlinkSync(childAbs) }
+    else if (child.isDirectory()) yield* walkDir(childAbs, childPath, hidden)
+    else if (child.isFile()) yield { path: childPath, abs: childAbs, stats: lstatSync(childAbs) }
+    // sockets, fifos and devices are skipped, as Kubo does
+  }
+}
+
+async function* readFile(path: string, onChunk?: (n: number) => void): AsyncGenerator<Uint8Array> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 })
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    onChunk?.(chunk.length)
+    yield chunk
+  }
+}
+
+async function* counted(
+  source: AsyncIterable<Uint8Array>,
+  onBytes?: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
+  let n = 0
+  for await (const chunk of source) {
+    n += chunk.length
+    onBytes?.(n)
+    yield chunk
+  }
+}

@@ -1,0 +1,115 @@
+import { CarBlockIterator, CarWriter } from '@ipld/car'
+import type { ReadableStorage } from 'ipfs-unixfs-exporter'
+import type { CID } from 'multiformats/cid'
+import { blockKey, matchesCid } from '../blockstore/hashing.ts'
+import { InvalidCarError, IpfsKitError } from '../errors.ts'
+import type { Repo } from '../repo.ts'
+import { type ReadOptions, readBlock } from './export.ts'
+import { links } from './links.ts'
+
+/**
+ * Streams a CARv1 of the whole DAG under `root` (`ipfs dag export`), blocks in DAG order, each once.
+ * The returned iterable yields the CAR's bytes as they are produced.
+ */
+export function exportCar(
+  store: ReadableStorage,
+  root: CID,
+  opts: ReadOptions = {},
+): AsyncIterable<Uint8Array> {
+  const { writer, out } = CarWriter.create([root])
+  const feed = (async () => {
+    try {
+      const seen = new Set<string>()
+      const stack: CID[] = [root]
+      while (stack.length > 0) {
+        const cid = stack.pop()!
+        const key = blockKey(cid)
+        if (seen.has(key)) continue
+        seen.add(key)
+        const bytes = await readBlock(store, cid, opts)
+        await writer.put({ cid, bytes })
+        const children = links(cid, bytes)
+        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!)
+      }
+    } finally {
+      await writer.close()
+    }
+  })()
+  return (async function* () {
+    yield* out
+    await feed
+  })()
+}
+
+export interface CarImportResult {
+  roots: CID[]
+  blocks: number
+  bytes: number
+}
+
+/**
+ * Imports a CARv1 (`ipfs dag import`): every block must hash to its CID and every root's DAG must
+ * be complete; otherwise nothing is stored. Roots are pinned (Kubo's `--pin-roots`), unless told not.
+ */
+export async function importCar(
+  repo: Repo,
+  source: AsyncIterable<Uint8Array>,
+  opts: { pinRoots?: boolean } = {},
+): Promise<CarImportResult> {
+  const writer = repo.blocks.writer()
+  try {
+    let reader: CarBlockIterator
+    try {
+      reader = await CarBlockIterator.fromIterable(source)
+    } catch (err) {
+      throw new InvalidCarError(`not a valid CAR file: ${(err as Error).message}`, { cause: err })
+    }
+    const roots = await reader.getRoots()
+    let blocks = 0
+    let bytes = 0
+    const linksOf = new Map<string, CID[]>()
+    try {
+      for await (const block of reader) {
+        if (!matchesCid(block.cid, block.bytes)) {
+          throw new InvalidCarError(
+            `block ${block.cid} in the CAR does not match its CID: the file is corrupt`,
+          )
+        }
+        await writer.put(block.cid, block.bytes)
+        linksOf.set(blockKey(block.cid), links(block.cid, block.bytes))
+        blocks++
+        bytes += block.bytes.length
+      }
+    } catch (err) {
+      if (err instanceof IpfsKitError) throw err
+      throw new InvalidCarError(`the CAR file is truncated or malformed: ${(err as Error).message}`, {
+        cause: err,
+      })
+    }
+    for (const root of roots) assertComplete(repo, linksOf, root)
+    await writer.commit()
+    if (opts.pinRoots !== false) for (const root of roots) repo.pins.add(root, 'recursive')
+    return { roots, blocks, bytes }
+  } finally {
+    writer.close()
+  }
+}
+
+/** Fails unless every block under `root` is stored already or arrived in this import. */
+function assertComplete(repo: Repo, linksOf: Map<string, CID[]>, root: CID): void {
+  const seen = new Set<string>()
+  const stack: CID[] = [root]
+  while (stack.length > 0) {
+    const cid = stack.pop()!
+    const key = blockKey(cid)
+    if (seen.has(key)) continue
+    seen.add(key)
+    const arrived = linksOf.get(key)
+    if (arrived != null) stack.push(...arrived)
+    else if (repo.blocks.has(cid)) stack.push(...links(cid, repo.blocks.read(cid)))
+    else
+      throw new InvalidCarError(
+        `the CAR does not hold the whole DAG of root ${root}: block ${cid} is missing`,
+      )
+  }
+}

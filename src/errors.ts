@@ -1,0 +1,89 @@
+/**
+ * Every error a user can see carries a stable `code` and a message that says what to do next.
+ * The CLI prints `Error: <message>` and exits non-zero; the HTTP layer maps codes to status codes.
+ */
+export class IpfsKitError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** Input that failed validation where it entered (a CID, path, size, flag or config value). */
+export class InvalidInputError extends IpfsKitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_INVALID_INPUT', message, options)
+  }
+}
+
+/** A CID string that does not parse. */
+export class InvalidCidError extends IpfsKitError {
+  constructor(input: string, options?: ErrorOptions) {
+    super(
+      'ERR_INVALID_CID',
+      `invalid CID "${truncate(input)}": expected a CIDv0 (Qm...) or CIDv1 (bafy...)`,
+      options,
+    )
+  }
+}
+
+/** A block that is not in the local blockstore (and was not fetched from a peer). */
+export class BlockNotFoundError extends IpfsKitError {
+  constructor(cid: string, hint = 'add it first, or fetch it from a peer with --peer <multiaddr>') {
+    super('ERR_NOT_FOUND', `block ${cid} is not stored locally: ${hint}`)
+  }
+}
+
+/** A stored block whose bytes no longer hash to its CID; it is never served. */
+export class BlockCorruptError extends IpfsKitError {
+  constructor(cid: string, where: string) {
+    super(
+      'ERR_BLOCK_CORRUPT',
+      `block ${cid} is corrupt on disk (${where}): run \`ipfs-kit repo verify\` and re-add or re-fetch it`,
+    )
+  }
+}
+
+/** A fetch from the network that did not finish in time. */
+export class FetchTimeoutError extends IpfsKitError {
+  constructor(cid: string, ms: number) {
+    super(
+      'ERR_TIMEOUT',
+      `timed out after ${ms} ms fetching ${cid}: no connected peer sent it (check --peer, or raise --timeout)`,
+    )
+  }
+}
+
+/** A file or directory on disk that cannot be used as asked. */
+export class PathError extends IpfsKitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_PATH', message, options)
+  }
+}
+
+/** A CAR file that is truncated, malformed, or holds a block that does not match its CID. */
+export class InvalidCarError extends IpfsKitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_INVALID_CAR', message, options)
+  }
+}
+
+/** The data directory cannot be opened, created or written. */
+export class RepoError extends IpfsKitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_REPO', message, options)
+  }
+}
+
+/** Another process holds something this operation needs exclusively. */
+export class BusyError extends IpfsKitError {
+  constructor(message: string) {
+    super('ERR_BUSY', message)
+  }
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s
+}

@@ -1,0 +1,13 @@
+// The library's public surface. Content commands use these directly; no daemon is involved.
+export { BlockWriter, PackStore, verifyAll } from './blockstore/pack-store.ts'
+export { type Config, loadConfig, resolveDataDir } from './config/config.ts'
+export { type AddedEntry, type AddOptions, add } from './content/add.ts'
+export { exportCar, importCar } from './content/car.ts'
+export { parseCid, parseIpfsPath } from './content/cid.ts'
+export { type CidOptions, kuboImporterOptions } from './content/cid-options.ts'
+export { cat, get, ls, stat } from './content/export.ts'
+export { gc } from './content/gc.ts'
+export { openReader } from './content/reader.ts'
+export * from './errors.ts'
+export { startNode } from './node/embedded.ts'
+export { Repo } from './repo.ts'

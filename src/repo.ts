@@ -1,0 +1,61 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { PackStore } from './blockstore/pack-store.ts'
+import { type Config, loadConfig } from './config/config.ts'
+import { RepoError } from './errors.ts'
+import { openStateDb, type StateDb } from './state/db.ts'
+import { PinStore } from './state/pins.ts'
+
+/**
+ * An open data directory: the blockstore, the state database and the config. Content commands,
+ * the daemon and the server each open one; many may be open on the same directory at once.
+ */
+export class Repo {
+  readonly dir: string
+  readonly config: Config
+  readonly blocks: PackStore
+  readonly db: StateDb
+  readonly pins: PinStore
+
+  private constructor(dir: string, config: Config, blocks: PackStore, db: StateDb) {
+    this.dir = dir
+    this.config = config
+    this.blocks = blocks
+    this.db = db
+    this.pins = new PinStore(db)
+  }
+
+  /** Opens the data directory, creating it on first use; a clear RepoError if it is unusable. */
+  static open(dir: string): Repo {
+    ensureWritableDir(dir)
+    const config = loadConfig(dir)
+    const blocks = PackStore.open(join(dir, 'blocks'))
+    try {
+      return new Repo(dir, config, blocks, openStateDb(join(dir, 'state.db')))
+    } catch (err) {
+      void blocks.close()
+      throw err
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.blocks.close()
+    this.db.close()
+  }
+}
+
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory')
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK)
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new RepoError(
+      `data directory ${dir} is not usable (${reason}): check its permissions or pass --data-dir`,
+      {
+        cause: err,
+      },
+    )
+  }
+}
