@@ -1,3 +1,6 @@
+// Node 20 lacks Promise.withResolvers, which helia needs: load the polyfill before anything else.
+import './polyfills.ts'
+
 // The library's public surface. Content commands use these directly; no daemon is involved.
 export { BlockWriter, PackStore, verifyAll } from './blockstore/pack-store.ts'
 export { type Config, loadConfig, resolveDataDir } from './config/config.ts'

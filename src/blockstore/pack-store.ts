@@ -1,6 +1,6 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs'
-import { type FileHandle, open } from 'node:fs/promises'
+import { closeSync, existsSync, fdatasync, mkdirSync, openSync, readSync, unlinkSync, writev } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import type { AbortOptions } from 'abort-error'
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
@@ -17,9 +17,12 @@ const MAX_OUTSTANDING_BYTES = 64 << 20
 const MAGIC = 0x424b5049
 const HEADER_BYTES = 10
 
+const writevAsync = promisify(writev)
+const fdatasyncAsync = promisify(fdatasync)
+
 interface ActivePack {
   id: number
-  handle: FileHandle
+  fd: number
   size: number
 }
 
@@ -34,9 +37,10 @@ export class PackStore implements Blockstore {
   readonly index: PackIndex
   private readonly packDir: string
   private active: ActivePack | undefined
-  private readonly handles = new Map<number, FileHandle>()
+  /** Write descriptors of the packs this process created. */
+  private readonly writeFds = new Map<number, number>()
   private readonly readFds = new Map<number, number>()
-  private batch: { writer: BlockWriter; done: PromiseWithResolvers<void> } | undefined
+  private batch: { writer: BlockWriter; done: Promise<void> } | undefined
 
   private constructor(root: string) {
     this.root = root
@@ -65,7 +69,7 @@ export class PackStore implements Blockstore {
 
   /** Appends one record to this process's active pack; resolves when the kernel has the bytes. */
   async append(cid: CID, bytes: Uint8Array): Promise<IndexEntry> {
-    const pack = await this.activePack(bytes.length)
+    const pack = this.activePack(bytes.length)
     const header = Buffer.allocUnsafe(HEADER_BYTES)
     header.writeUInt32LE(MAGIC, 0)
     header.writeUInt16LE(cid.bytes.length, 4)
@@ -73,7 +77,7 @@ export class PackStore implements Blockstore {
     const offset = pack.size
     const recordBytes = HEADER_BYTES + cid.bytes.length + bytes.length
     pack.size += recordBytes
-    const { bytesWritten } = await pack.handle.writev([header, cid.bytes, bytes], offset)
+    const { bytesWritten } = await writevAsync(pack.fd, [header, cid.bytes, bytes], offset)
     if (bytesWritten !== recordBytes) throw new RepoError(`short write to pack ${pack.id}: disk full?`)
     return {
       mh: cid.multihash.bytes,
@@ -86,16 +90,22 @@ export class PackStore implements Blockstore {
 
   /** fdatasync the given packs, so that index rows pointing into them are safe to commit. */
   async sync(packs: Iterable<number>): Promise<void> {
-    await Promise.all([...packs].map((id) => this.handles.get(id)?.datasync()))
+    await Promise.all(
+      [...packs].map((id) => {
+        const fd = this.writeFds.get(id)
+        return fd == null ? undefined : fdatasyncAsync(fd)
+      }),
+    )
   }
 
-  private async activePack(incoming: number): Promise<ActivePack> {
+  /** Synchronous, so that concurrent appends in one process share one pack. */
+  private activePack(incoming: number): ActivePack {
     if (this.active != null && this.active.size + incoming <= PACK_ROLL_BYTES) return this.active
     const id = this.index.newPack()
-    const handle = await open(this.packPath(id), 'wx')
+    const fd = openSync(this.packPath(id), 'wx')
     fsyncDir(this.packDir)
-    this.active = { id, handle, size: 0 }
-    this.handles.set(id, handle)
+    this.active = { id, fd, size: 0 }
+    this.writeFds.set(id, fd)
     return this.active
   }
 
@@ -149,19 +159,20 @@ export class PackStore implements Blockstore {
   async put(cid: CID, value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> {
     const bytes = await concat(value)
     if (this.batch == null) {
-      const batch = { writer: this.writer(), done: Promise.withResolvers<void>() }
-      this.batch = batch
-      setImmediate(() => {
+      const writer = this.writer()
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         this.batch = undefined
-        batch.writer
-          .commit()
-          .then(() => batch.done.resolve(), batch.done.reject)
-          .finally(() => batch.writer.close())
+        try {
+          await writer.commit()
+        } finally {
+          writer.close()
+        }
       })
+      this.batch = { writer, done }
     }
     const { writer, done } = this.batch
     await writer.put(cid, bytes)
-    await done.promise
+    await done
     return cid
   }
 
@@ -221,8 +232,8 @@ export class PackStore implements Blockstore {
   async close(): Promise<void> {
     for (const fd of this.readFds.values()) closeSync(fd)
     this.readFds.clear()
-    await Promise.all([...this.handles.values()].map((h) => h.close()))
-    this.handles.clear()
+    for (const fd of this.writeFds.values()) closeSync(fd)
+    this.writeFds.clear()
     this.active = undefined
     this.index.close()
   }

@@ -27,15 +27,9 @@ export async function gc(repo: Repo): Promise<GcResult> {
   const generation = store.index.generation()
   const { live, damaged } = liveSet(repo)
   const removed = store.index.exclusive(generation, () => {
-    let blocks = 0
-    let bytes = 0
-    for (const e of store.index.entries()) {
-      if (live.has(Buffer.from(e.mh).toString('base64'))) continue
-      store.index.delete(e.mh)
-      blocks++
-      bytes += e.length
-    }
-    return { blocks, bytes }
+    const dead = [...store.index.entries()].filter((e) => !live.has(Buffer.from(e.mh).toString('base64')))
+    for (const e of dead) store.index.delete(e.mh)
+    return { blocks: dead.length, bytes: dead.reduce((n, e) => n + e.length, 0) }
   })
   const packsReclaimed = await reclaim(store)
   return { removedBlocks: removed.blocks, removedBytes: removed.bytes, packsReclaimed, damaged }
