@@ -5,6 +5,7 @@ import { type Config, loadConfig } from './config/config.ts'
 import { RepoError } from './errors.ts'
 import { openStateDb, type StateDb } from './state/db.ts'
 import { PinStore } from './state/pins.ts'
+import { ReplicaStore } from './state/replicas.ts'
 
 /**
  * An open data directory: the blockstore, the state database and the config. Content commands,
@@ -16,6 +17,7 @@ export class Repo {
   readonly blocks: PackStore
   readonly db: StateDb
   readonly pins: PinStore
+  readonly replicas: ReplicaStore
 
   private constructor(dir: string, config: Config, blocks: PackStore, db: StateDb) {
     this.dir = dir
@@ -23,6 +25,7 @@ export class Repo {
     this.blocks = blocks
     this.db = db
     this.pins = new PinStore(db)
+    this.replicas = new ReplicaStore(db)
   }
 
   /** Opens the data directory, creating it on first use; a clear RepoError if it is unusable. */
@@ -58,4 +61,18 @@ function ensureWritableDir(dir: string): void {
       },
     )
   }
+}
+
+/** The name of the always-present backend: the embedded node on `<data>/blocks`. */
+export const LOCAL_BACKEND = 'local'
+
+/**
+ * Records a pin whose whole DAG was just written (and hashed) into the local blockstore: pinned,
+ * with a verified replica on `local`. One transaction, durable on return.
+ */
+export function recordLocalPin(repo: Repo, cid: string, name?: string): void {
+  repo.db.transaction(() => {
+    repo.pins.add(cid, { status: 'pinned', name })
+    repo.replicas.set(cid, LOCAL_BACKEND, 'verified')
+  })()
 }

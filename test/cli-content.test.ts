@@ -143,7 +143,7 @@ describe('CAR export and import', () => {
     writeFileSync(truncated, good.subarray(0, good.length - 1000))
     const corrupt = join(tmp.dir, 'corrupt.car')
     const flipped = Buffer.from(good)
-    flipped[flipped.length - 5000] ^= 0xff
+    flipped.writeUInt8(flipped.readUInt8(flipped.length - 5000) ^ 0xff, flipped.length - 5000)
     writeFileSync(corrupt, flipped)
     const garbage = join(tmp.dir, 'garbage.car')
     writeFileSync(garbage, 'this is not a car file')

@@ -25,7 +25,9 @@ describe('kill -9 during ipfs add', () => {
     })
     const acknowledged: { cid: string; file: string }[] = []
     // random kill moments (printed on failure); the last add is left to finish
-    const delays = files.map((_, i) => (i === files.length - 1 ? 120_000 : 20 + Math.floor(Math.random() * 1200)))
+    const delays = files.map((_, i) =>
+      i === files.length - 1 ? 120_000 : 20 + Math.floor(Math.random() * 1200),
+    )
     for (const [i, file] of files.entries()) {
       const child = spawn(process.execPath, [BIN, 'ipfs', 'add', '-Q', file], {
         env: { ...process.env, IPFS_KIT_HOME: home },
@@ -42,7 +44,11 @@ describe('kill -9 during ipfs add', () => {
       if (stdout.trim() !== '') acknowledged.push({ cid: stdout.trim(), file })
     }
     const verify = await run(['repo', 'verify'], { home })
-    assert.equal(verify.code, 0, `kill delays ${delays}: a stored block failed to re-hash:\n${verify.stdout}${verify.stderr}`)
+    assert.equal(
+      verify.code,
+      0,
+      `kill delays ${delays}: a stored block failed to re-hash:\n${verify.stdout}${verify.stderr}`,
+    )
     assert.ok(acknowledged.length >= 1, 'the last add runs to completion')
     for (const { cid, file } of acknowledged) {
       const cat = await run(['ipfs', 'cat', cid], { home })
@@ -105,7 +111,13 @@ describe('two nodes over bitswap', () => {
 
   it('refuses an unreachable peer with a clear error', async () => {
     const r = await run(
-      ['ipfs', 'cat', 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', '--peer', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWGRUVh6Qcn7E3qqbDQcU4Y4CYvbUs4A8uvQyxRtmoZNbw'],
+      [
+        'ipfs',
+        'cat',
+        'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
+        '--peer',
+        '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWGRUVh6Qcn7E3qqbDQcU4Y4CYvbUs4A8uvQyxRtmoZNbw',
+      ],
       { home: join(tmp.dir, 'c') },
     )
     assert.equal(r.code, 1)

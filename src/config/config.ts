@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
@@ -29,15 +29,43 @@ const size = z.union([z.number().int().positive(), z.string()]).transform((v, ct
   }
 })
 
+/** Backend names appear in URLs, file names and logs: keep them plain. */
+export const BACKEND_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
+
+const backendEntry = z
+  .object({
+    name: z
+      .string()
+      .regex(BACKEND_NAME, 'must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit'),
+    type: z.string().min(1),
+  })
+  .catchall(z.unknown())
+
+const policy = z
+  .object({
+    min_replicas: z.number().int().min(1).max(64).default(1),
+    max_replicas: z.number().int().min(1).max(64).default(3),
+    preferred: z.array(z.string()).default([]),
+    excluded: z.array(z.string()).default([]),
+  })
+  .strict()
+  .refine((p) => p.max_replicas >= p.min_replicas, 'max_replicas must be >= min_replicas')
+
 /** Every config key, its type and default. One place: the CLI, daemon and server all read this. */
 export const ConfigSchema = z
   .object({
-    host: z.string().default('127.0.0.1'),
+    host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(1).max(65535).default(8887),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-    health_check_interval: z.number().positive().default(30),
-    replication_sync_interval: z.number().positive().default(300),
+    health_check_interval: z.number().positive().max(86_400).default(30),
+    replication_sync_interval: z.number().positive().max(86_400).default(300),
     max_log_size: size.default(100_000_000),
+    /** Rotated log files kept per log, besides the current one. */
+    log_files_kept: z.number().int().min(1).max(100).default(5),
+    /** Storage backends besides the always-present `local` one. */
+    backends: z.array(backendEntry).default([]),
+    /** The policy of a pin that does not set its own. */
+    replication: policy.default({ min_replicas: 1, max_replicas: 3, preferred: [], excluded: [] }),
     node: z
       .object({
         /** libp2p listen addresses of the embedded node while it serves (`ipfs-kit ipfs serve`). */
@@ -52,7 +80,20 @@ export const ConfigSchema = z
   })
   .strict()
 
+export type ConfigFile = z.input<typeof ConfigSchema>
 export type Config = z.infer<typeof ConfigSchema> & { data_dir: string }
+export type ReplicationPolicy = z.infer<typeof policy>
+
+/** Top-level keys that `IPFS_KIT_<KEY>` environment variables may set. */
+const ENV_KEYS = [
+  'host',
+  'port',
+  'log_level',
+  'health_check_interval',
+  'replication_sync_interval',
+  'max_log_size',
+  'log_files_kept',
+] as const
 
 /** The data directory: flag > $IPFS_KIT_HOME > ~/.ipfs-kit. */
 export function resolveDataDir(flag?: string): string {
@@ -62,21 +103,69 @@ export function resolveDataDir(flag?: string): string {
   return resolve(dir)
 }
 
-/** Reads `<data>/config.json` (if present) over the defaults; refuses unknown keys and bad values by name. */
-export function loadConfig(dataDir: string): Config {
-  const path = join(dataDir, 'config.json')
-  let raw: unknown = {}
+export function configPath(dataDir: string): string {
+  return join(dataDir, 'config.json')
+}
+
+/** The raw contents of config.json ({} when absent). */
+export function readConfigFile(dataDir: string): Record<string, unknown> {
+  const path = configPath(dataDir)
+  let raw: unknown
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'))
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code !== 'ENOENT') throw new InvalidInputError(`cannot read ${path}: ${(err as Error).message}`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw new InvalidInputError(`cannot read ${path}: ${(err as Error).message}`)
   }
-  const parsed = ConfigSchema.safeParse(raw)
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InvalidInputError(`${path} must hold a JSON object`)
+  }
+  return raw as Record<string, unknown>
+}
+
+/** IPFS_KIT_* variables as config values (numbers parsed, so the schema names bad ones). */
+function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of ENV_KEYS) {
+    const value = env[`IPFS_KIT_${key.toUpperCase()}`]
+    if (value == null || value === '') continue
+    out[key] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value
+  }
+  return out
+}
+
+/**
+ * The effective config: defaults < config.json < IPFS_KIT_* env < `overrides` (flags). An unknown
+ * key or a bad value is refused with a message that names the key and where it came from.
+ */
+export function loadConfig(
+  dataDir: string,
+  overrides: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const file = readConfigFile(dataDir)
+  const merged = { ...file, ...envOverrides(env), ...overrides }
+  return { ...validateConfig(merged, configPath(dataDir)), data_dir: dataDir }
+}
+
+/** Validates a whole config object; `source` names where it came from in the error. */
+export function validateConfig(value: unknown, source: string): z.infer<typeof ConfigSchema> {
+  const parsed = ConfigSchema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
-    const key = issue.path.join('.') || '(root)'
-    throw new InvalidInputError(`invalid config key "${key}" in ${path}: ${issue.message}`)
+    const key = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .slice(1)
+    throw new InvalidInputError(`invalid config key "${key || '(root)'}" (${source}): ${issue.message}`)
   }
-  return { ...parsed.data, data_dir: dataDir }
+  return parsed.data
+}
+
+/** Writes config.json atomically (temp file, fsync, rename). */
+export function writeConfigFile(dataDir: string, value: Record<string, unknown>): void {
+  const path = configPath(dataDir)
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flush: true })
+  renameSync(tmp, path)
 }

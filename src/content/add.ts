@@ -11,7 +11,7 @@ import { basename, join } from 'node:path'
 import { type ImportCandidate, type ImportResult, importer } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import { PathError } from '../errors.ts'
-import type { Repo } from '../repo.ts'
+import { type Repo, recordLocalPin } from '../repo.ts'
 import { type CidOptions, kuboImporterOptions } from './cid-options.ts'
 
 export interface AddOptions extends CidOptions {
@@ -62,7 +62,7 @@ export async function add(
     const entries = await collect(importer(candidates, writer, options))
     await writer.commit()
     if (opts.pin !== false) {
-      for (const root of roots(entries)) repo.pins.add(root.cid, 'recursive')
+      for (const root of roots(entries)) recordLocalPin(repo, root.cid.toString())
     }
     return entries
   } finally {

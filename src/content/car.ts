@@ -3,7 +3,7 @@ import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import { blockKey, matchesCid } from '../blockstore/hashing.ts'
 import { InvalidCarError, IpfsKitError } from '../errors.ts'
-import type { Repo } from '../repo.ts'
+import { type Repo, recordLocalPin } from '../repo.ts'
 import { type ReadOptions, readBlock } from './export.ts'
 import { links } from './links.ts'
 
@@ -88,7 +88,7 @@ export async function importCar(
     }
     for (const root of roots) assertComplete(repo, linksOf, root)
     await writer.commit()
-    if (opts.pinRoots !== false) for (const root of roots) repo.pins.add(root, 'recursive')
+    if (opts.pinRoots !== false) for (const root of roots) recordLocalPin(repo, root.toString())
     return { roots, blocks, bytes }
   } finally {
     writer.close()

@@ -12,6 +12,40 @@ const MIGRATIONS: readonly string[] = [
      name TEXT,
      created_at INTEGER NOT NULL
    );`,
+  // 2: the daemon's state: pin policy and status, replicas per backend, health history.
+  `ALTER TABLE pins ADD COLUMN status TEXT NOT NULL DEFAULT 'pinned'
+     CHECK (status IN ('queued', 'pinned', 'failed'));
+   ALTER TABLE pins ADD COLUMN size INTEGER;
+   ALTER TABLE pins ADD COLUMN min_replicas INTEGER;
+   ALTER TABLE pins ADD COLUMN max_replicas INTEGER;
+   ALTER TABLE pins ADD COLUMN preferred TEXT;
+   ALTER TABLE pins ADD COLUMN excluded TEXT;
+   ALTER TABLE pins ADD COLUMN error TEXT;
+   ALTER TABLE pins ADD COLUMN updated_at INTEGER;
+   CREATE TABLE replicas (
+     cid TEXT NOT NULL REFERENCES pins(cid) ON DELETE CASCADE,
+     backend TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('copying', 'verified', 'failed', 'lost')),
+     verified_at INTEGER,
+     updated_at INTEGER NOT NULL,
+     error TEXT,
+     PRIMARY KEY (cid, backend)
+   ) WITHOUT ROWID;
+   CREATE INDEX replicas_by_backend ON replicas(backend, state);
+   CREATE TABLE health (
+     backend TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     latency_ms REAL NOT NULL,
+     free_bytes INTEGER,
+     used_bytes INTEGER,
+     error TEXT
+   );
+   CREATE INDEX health_by_backend ON health(backend, at);
+   CREATE TABLE backend_state (
+     name TEXT PRIMARY KEY,
+     desired TEXT NOT NULL CHECK (desired IN ('running', 'stopped'))
+   );`,
 ]
 
 export type StateDb = Database.Database

@@ -1,0 +1,60 @@
+import type { CID } from 'multiformats/cid'
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'unknown'
+
+/** The result of one read-only health probe. */
+export interface HealthReport {
+  status: HealthStatus
+  /** How long the probe took. */
+  latencyMs: number
+  freeBytes?: number
+  usedBytes?: number
+  error?: string
+}
+
+export interface BackendStat {
+  usedBytes: number
+  freeBytes?: number
+  /** Pin roots this backend holds. */
+  pins: number
+}
+
+/** The outcome of reading a replica back and re-hashing every block. */
+export interface VerifyResult {
+  ok: boolean
+  blocks: number
+  bytes: number
+  /** Why it failed: a missing block, a block whose bytes do not hash to its CID, an unreadable file. */
+  error?: string
+}
+
+/**
+ * A storage backend (IPFS Cluster's IPFSConnector, widened): one interface for the embedded node,
+ * a directory of CARs, Kubo, a cluster, S3 or a pinning service. Content moves between backends as
+ * CARv1 streams of a whole DAG. `health` is a read-only probe: it never starts or repairs anything.
+ */
+export interface Backend {
+  readonly name: string
+  readonly type: string
+  start(): Promise<void>
+  stop(): Promise<void>
+  health(signal?: AbortSignal): Promise<HealthReport>
+  /** True if the backend claims to hold the whole DAG under `root` (cheap; not a verification). */
+  has(root: CID): Promise<boolean>
+  /** Stores and pins the DAG carried by a CAR stream whose root is `root`. */
+  put(root: CID, car: AsyncIterable<Uint8Array>): Promise<void>
+  /** The DAG under `root` as a CARv1 stream. */
+  get(root: CID): AsyncIterable<Uint8Array>
+  /** Reads the DAG back and re-hashes every block. */
+  verify(root: CID): Promise<VerifyResult>
+  /** Drops the pin (and, where the backend has no shared blocks, the data). */
+  unpin(root: CID): Promise<void>
+  stat(): Promise<BackendStat>
+}
+
+/** Everything a backend factory gets: its validated config entry and where it may keep files. */
+export interface BackendContext {
+  dataDir: string
+  /** Append a line to `<data>/logs/<name>.log` (rotated). */
+  log: (line: string) => void
+}
