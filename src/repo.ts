@@ -29,9 +29,9 @@ export class Repo {
   }
 
   /** Opens the data directory, creating it on first use; a clear RepoError if it is unusable. */
-  static open(dir: string): Repo {
+  static open(dir: string, config?: Config): Repo {
     ensureWritableDir(dir)
-    const config = loadConfig(dir)
+    config ??= loadConfig(dir)
     const blocks = PackStore.open(join(dir, 'blocks'))
     try {
       return new Repo(dir, config, blocks, openStateDb(join(dir, 'state.db')))

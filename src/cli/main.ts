@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander'
 import { version } from '../version.ts'
+import { registerDaemon } from './commands/daemon.ts'
 import { registerIpfs } from './commands/ipfs.ts'
+import { registerManage } from './commands/manage.ts'
 import { registerRepo } from './commands/repo.ts'
 import { EXIT, reportError } from './output.ts'
 
@@ -18,11 +20,14 @@ export function buildProgram(): Command {
     )
     .version(version, '-v, --version')
     .option('-d, --data-dir <dir>', 'data directory (default: $IPFS_KIT_HOME or ~/.ipfs-kit)')
+    .option('--api <url>', 'daemon URL (default: read from <data-dir>/api)')
     .option('--json', 'print machine-readable JSON instead of text')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true })
+  registerDaemon(program)
   registerIpfs(program)
+  registerManage(program)
   registerRepo(program)
   return program
 }
@@ -42,7 +47,8 @@ export async function main(argv: string[]): Promise<void> {
       code = reportError(err)
     }
   }
-  process.exitCode = code
+  // a command may have set a non-zero exit code without throwing (e.g. `daemon status` when stopped)
+  if (code !== EXIT.ok) process.exitCode = code
 }
 
 function* allCommands(cmd: Command): Generator<Command> {

@@ -55,7 +55,8 @@ const policy = z
 export const ConfigSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(1).max(65535).default(8887),
+    /** 0 picks a free port; the daemon writes the one it got to `<data>/api`. */
+    port: z.number().int().min(0).max(65535).default(8887),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     health_check_interval: z.number().positive().max(86_400).default(30),
     replication_sync_interval: z.number().positive().max(86_400).default(300),

@@ -1,0 +1,54 @@
+import type { z } from 'zod'
+import type { Config } from '../config/config.ts'
+import { InvalidInputError } from '../errors.ts'
+import type { Repo } from '../repo.ts'
+import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
+import { LocalBackend } from './local.ts'
+import type { Backend, BackendContext } from './types.ts'
+
+interface BackendType<S extends z.ZodTypeAny> {
+  options: S
+  create(options: z.infer<S>, ctx: BackendContext): Backend
+}
+
+function type<S extends z.ZodTypeAny>(t: BackendType<S>): BackendType<S> {
+  return t
+}
+
+/** Every configurable backend type. Adding one is a new file and one line here. */
+const TYPES: Record<string, BackendType<z.ZodTypeAny>> = {
+  filesystem: type({ options: FilesystemOptions, create: (o, ctx) => new FilesystemBackend(o, ctx) }),
+}
+
+/** Builds the backends from config: `local` first, then each configured one, validated by its type. */
+export function buildBackends(
+  repo: Repo,
+  config: Config,
+  ctxFor: (name: string) => BackendContext,
+): Backend[] {
+  const backends: Backend[] = [new LocalBackend(repo, ctxFor('local'))]
+  const seen = new Set(['local'])
+  config.backends.forEach((entry, i) => {
+    const key = `backends[${i}]`
+    if (seen.has(entry.name))
+      throw new InvalidInputError(`invalid config key "${key}.name": "${entry.name}" is used twice`)
+    seen.add(entry.name)
+    const t = TYPES[entry.type]
+    if (t == null) {
+      throw new InvalidInputError(
+        `invalid config key "${key}.type": unknown backend type "${entry.type}" (known: ${Object.keys(TYPES).join(', ')})`,
+      )
+    }
+    const parsed = t.options.safeParse(entry)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!
+      throw new InvalidInputError(`invalid config key "${key}.${issue.path.join('.')}": ${issue.message}`)
+    }
+    backends.push(t.create(parsed.data, ctxFor(entry.name)))
+  })
+  return backends
+}
+
+export function backendTypes(): string[] {
+  return ['local', ...Object.keys(TYPES)]
+}

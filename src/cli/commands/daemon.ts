@@ -1,0 +1,199 @@
+import { spawn } from 'node:child_process'
+import { mkdirSync, openSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { IpfsKitError } from '../../errors.ts'
+import { globals, intFlag } from '../context.ts'
+import { EXIT, note, out, outJson } from '../output.ts'
+
+interface StartFlags {
+  foreground?: boolean
+  host?: string
+  port?: number
+  logLevel?: string
+  healthCheckInterval?: number
+  replicationSyncInterval?: number
+}
+
+/** `ipfs-kit daemon start|stop|restart|status`. */
+export function registerDaemon(program: Command): void {
+  const daemon = program.command('daemon').description('run and control the daemon (127.0.0.1:8887)')
+
+  const start = daemon
+    .command('start')
+    .description('start the daemon in the background (or --foreground for systemd and containers)')
+    .option('--foreground', 'run in this process; SIGTERM or SIGINT stops it cleanly')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipfs-kit daemon start\n  ipfs-kit daemon start --foreground --port 8890',
+    )
+  startFlags(start).action(async (flags: StartFlags, cmd: Command) => {
+    await startDaemon(cmd, flags)
+  })
+
+  daemon
+    .command('stop')
+    .description('stop the daemon gracefully (finishes in-flight work, closes the database)')
+    .action(async (_flags: unknown, cmd: Command) => {
+      const { resolveDataDir } = await import('../../config/config.ts')
+      const dir = resolveDataDir(globals(cmd).dataDir)
+      const pid = await stopDaemon(dir)
+      if (globals(cmd).json) outJson({ stopped: true, pid })
+      else out(`daemon stopped (pid ${pid})`)
+    })
+
+  const restart = daemon.command('restart').description('stop the daemon if it runs, then start it')
+  startFlags(restart).action(async (flags: StartFlags, cmd: Command) => {
+    const [{ resolveDataDir }, { runningPid }] = await Promise.all([
+      import('../../config/config.ts'),
+      import('../../daemon/lifecycle.ts'),
+    ])
+    const dir = resolveDataDir(globals(cmd).dataDir)
+    if (runningPid(dir) != null) await stopDaemon(dir)
+    await startDaemon(cmd, { ...flags, foreground: false })
+  })
+
+  daemon
+    .command('status')
+    .description(
+      'whether the daemon runs, and its version, uptime, pid and counts; exits 1 if it is not running',
+    )
+    .action(async (_flags: unknown, cmd: Command) => {
+      const [{ resolveDataDir }, { apiUrl, runningPid }] = await Promise.all([
+        import('../../config/config.ts'),
+        import('../../daemon/lifecycle.ts'),
+      ])
+      const dir = resolveDataDir(globals(cmd).dataDir)
+      const url = apiUrl(dir)
+      const pid = runningPid(dir)
+      if (url == null || pid == null) {
+        if (globals(cmd).json) outJson({ running: false, data_dir: dir })
+        else out(`daemon: not running on ${dir} (start it with: ipfs-kit daemon start)`)
+        process.exitCode = EXIT.failed
+        return
+      }
+      const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(5000) })
+      const status = (await res.json()) as Record<string, unknown> & {
+        version: string
+        pid: number
+        uptime_s: number
+        pins: Record<string, number>
+        backends: { total: number; running: number; healthy: number }
+      }
+      if (globals(cmd).json) {
+        outJson({ running: true, url, ...status })
+        return
+      }
+      out(`daemon: running (pid ${status.pid}) at ${url}`)
+      out(`version: ${status.version}`)
+      out(`uptime: ${Math.round(status.uptime_s)} s`)
+      out(`data dir: ${dir}`)
+      out(
+        `pins: ${Object.entries(status.pins)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')}`,
+      )
+      out(
+        `backends: ${status.backends.running} of ${status.backends.total} running, ${status.backends.healthy} healthy`,
+      )
+    })
+}
+
+function startFlags(cmd: Command): Command {
+  return cmd
+    .option('--host <host>', 'bind address (default 127.0.0.1)')
+    .option('--port <port>', 'port (default 8887; 0 picks a free one)', intFlag('--port'))
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
+    .option(
+      '--health-check-interval <s>',
+      'seconds between health probes',
+      intFlag('--health-check-interval', 1),
+    )
+    .option(
+      '--replication-sync-interval <s>',
+      'seconds between replication passes',
+      intFlag('--replication-sync-interval', 1),
+    )
+}
+
+/** Flags as config overrides (the highest precedence). */
+function overrides(flags: StartFlags): Record<string, unknown> {
+  const o: Record<string, unknown> = {}
+  if (flags.host != null) o.host = flags.host
+  if (flags.port != null) o.port = flags.port
+  if (flags.logLevel != null) o.log_level = flags.logLevel
+  if (flags.healthCheckInterval != null) o.health_check_interval = flags.healthCheckInterval
+  if (flags.replicationSyncInterval != null) o.replication_sync_interval = flags.replicationSyncInterval
+  return o
+}
+
+async function startDaemon(cmd: Command, flags: StartFlags): Promise<void> {
+  const [{ loadConfig, resolveDataDir }, { runningPid, apiUrl }] = await Promise.all([
+    import('../../config/config.ts'),
+    import('../../daemon/lifecycle.ts'),
+  ])
+  const dir = resolveDataDir(globals(cmd).dataDir)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const config = loadConfig(dir, overrides(flags))
+  if (flags.foreground) {
+    const { runDaemon } = await import('../../daemon/run.ts')
+    const { url, done } = await runDaemon(config)
+    note(`daemon listening at ${url} (pid ${process.pid}); logs in ${join(dir, 'logs')}`)
+    await done
+    return
+  }
+  const existing = runningPid(dir)
+  if (existing != null) {
+    throw new IpfsKitError(
+      'ERR_BUSY',
+      `a daemon is already running on ${dir} (pid ${existing}): stop it with \`ipfs-kit daemon stop\``,
+    )
+  }
+  mkdirSync(join(dir, 'logs'), { recursive: true })
+  const outFile = join(dir, 'logs', 'daemon.out')
+  const fd = openSync(outFile, 'a')
+  const flagArgs = Object.entries(overrides(flags)).flatMap(([k, v]) => [
+    `--${k.replaceAll('_', '-')}`,
+    String(v),
+  ])
+  const args = [process.argv[1]!, '--data-dir', dir, 'daemon', 'start', '--foreground', ...flagArgs]
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: process.env,
+  })
+  child.unref()
+  let exited: number | null = null
+  child.once('exit', (code) => {
+    exited = code ?? 1
+  })
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const url = apiUrl(dir)
+    if (url != null && runningPid(dir) === child.pid) {
+      if (globals(cmd).json) outJson({ started: true, pid: child.pid, url })
+      else out(`daemon started (pid ${child.pid}) at ${url}`)
+      return
+    }
+    if (exited != null) {
+      const lines = readFileSync(outFile, 'utf8').trim().split('\n')
+      const last = lines.reverse().find((l) => l.startsWith('Error:')) ?? lines[0] ?? ''
+      throw new IpfsKitError(
+        'ERR_START',
+        `the daemon did not start: ${last.replace(/^Error: /, '')} (see ${outFile})`,
+      )
+    }
+    if (Date.now() > deadline)
+      throw new IpfsKitError('ERR_TIMEOUT', `the daemon did not come up within 60 s (see ${outFile})`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function stopDaemon(dir: string): Promise<number> {
+  const { runningPid, waitForExit } = await import('../../daemon/lifecycle.ts')
+  const pid = runningPid(dir)
+  if (pid == null) throw new IpfsKitError('ERR_NOT_RUNNING', `no daemon is running on ${dir}`)
+  process.kill(pid, 'SIGTERM')
+  await waitForExit(pid, 60_000)
+  return pid
+}

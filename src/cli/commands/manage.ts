@@ -1,0 +1,209 @@
+import type { Command } from 'commander'
+import { parseCid } from '../../content/cid.ts'
+import { InvalidInputError } from '../../errors.ts'
+import { collect, globals, intFlag } from '../context.ts'
+import { daemonClient } from '../daemon-access.ts'
+import { humanBytes, out, outJson } from '../output.ts'
+
+type Row = Record<string, unknown>
+
+/** Prints rows as an aligned table (or JSON with --json). */
+function table(cmd: Command, value: unknown, rows: Row[], columns: string[]): void {
+  if (globals(cmd).json) {
+    outJson(value)
+    return
+  }
+  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '-')))
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
+  out(
+    columns
+      .map((c, i) => c.toUpperCase().padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  )
+  for (const row of cells)
+    out(
+      row
+        .map((v, i) => v.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+}
+
+/** `ipfs-kit backend ...`, `pin ...`, `replication ...`: management through the daemon. */
+export function registerManage(program: Command): void {
+  const backend = program
+    .command('backend')
+    .description('list, probe, start and stop storage backends (needs the daemon)')
+  backend
+    .command('list')
+    .description('every backend with its type, state and health')
+    .action(async (_f: unknown, cmd: Command) => {
+      const r = await (await daemonClient(cmd)).backends()
+      const rows = r.backends.map((b) => {
+        const h = b.health as { status?: string; latencyMs?: number; freeBytes?: number } | null
+        return {
+          name: b.name,
+          type: b.type,
+          state: b.state,
+          health: h?.status,
+          latency: h?.latencyMs == null ? undefined : `${h.latencyMs.toFixed(1)} ms`,
+          free: h?.freeBytes == null ? undefined : humanBytes(h.freeBytes),
+        }
+      })
+      table(cmd, r, rows, ['name', 'type', 'state', 'health', 'latency', 'free'])
+    })
+  backend
+    .command('health')
+    .description('probe every backend now and print its health')
+    .action(async (_f: unknown, cmd: Command) => {
+      const r = await (await daemonClient(cmd)).backendsHealth(true)
+      const rows = Object.entries(r).map(([name, h]) => ({ name, ...h }))
+      table(cmd, r, rows, ['name', 'state', 'status', 'latencyMs', 'error'])
+    })
+  for (const verb of ['start', 'stop'] as const) {
+    backend
+      .command(`${verb} <name>`)
+      .description(`${verb} a backend (remembered across daemon restarts)`)
+      .action(async (name: string, _f: unknown, cmd: Command) => {
+        const c = await daemonClient(cmd)
+        const r = verb === 'start' ? await c.startBackend(name) : await c.stopBackend(name)
+        if (globals(cmd).json) outJson(r)
+        else out(`${name}: ${String(r.backend.state)}`)
+      })
+  }
+  backend
+    .command('logs <name>')
+    .description('the last lines of a backend log (or "daemon")')
+    .option('-n, --lines <n>', 'how many lines', intFlag('--lines', 1), 50)
+    .option('-f, --follow', 'keep printing new lines until interrupted')
+    .action(async (name: string, flags: { lines: number; follow?: boolean }, cmd: Command) => {
+      const c = await daemonClient(cmd)
+      let last = (await c.logs(name, flags.lines)).lines
+      if (globals(cmd).json && !flags.follow) return outJson({ name, lines: last })
+      for (const l of last) out(l)
+      while (flags.follow) {
+        await new Promise((r) => setTimeout(r, 1000))
+        const now = (await c.logs(name, 1000)).lines
+        const seen = now.lastIndexOf(last.at(-1) ?? '')
+        for (const l of now.slice(seen + 1)) out(l)
+        last = now
+      }
+    })
+
+  const pin = program
+    .command('pin')
+    .description('pin, unpin and list pins with a replication policy (needs the daemon)')
+  pin
+    .command('add <cid>')
+    .description('pin a CID; the daemon replicates it by its policy')
+    .option('--name <name>', 'a name for the pin')
+    .option('--min <n>', 'minimum verified replicas', intFlag('--min', 1))
+    .option('--max <n>', 'maximum replicas', intFlag('--max', 1))
+    .option('--prefer <backend>', 'preferred backend (repeatable, in order)', collect)
+    .option('--exclude <backend>', 'backend never to use (repeatable)', collect)
+    .addHelpText('after', '\nExample:\n  ipfs-kit pin add bafy... --name photos --min 2')
+    .action(
+      async (
+        cidArg: string,
+        flags: { name?: string; min?: number; max?: number; prefer?: string[]; exclude?: string[] },
+        cmd: Command,
+      ) => {
+        const cid = parseCid(cidArg).toString()
+        if (flags.name != null && flags.name.length > 255)
+          throw new InvalidInputError('--name is longer than 255 characters')
+        const r = await (await daemonClient(cmd)).pin(cid, {
+          name: flags.name,
+          policy: {
+            min_replicas: flags.min,
+            max_replicas: flags.max,
+            preferred: flags.prefer,
+            excluded: flags.exclude,
+          },
+        })
+        if (globals(cmd).json) outJson(r)
+        else out(`pinned ${cid} (${String(r.status)})`)
+      },
+    )
+  pin
+    .command('remove <cid>')
+    .alias('rm')
+    .description('unpin a CID from every backend')
+    .action(async (cidArg: string, _f: unknown, cmd: Command) => {
+      const cid = parseCid(cidArg).toString()
+      await (await daemonClient(cmd)).unpin(cid)
+      if (globals(cmd).json) outJson({ removed: cid })
+      else out(`unpinned ${cid}`)
+    })
+  pin
+    .command('list')
+    .alias('ls')
+    .description('pins with their status and verified replicas')
+    .option('--status <status>', 'only pins in this status: queued, pinning, pinned, failed')
+    .action(async (flags: { status?: string }, cmd: Command) => {
+      const r = await (await daemonClient(cmd)).pins({ status: flags.status, limit: 100_000 })
+      const rows = r.results.map((p) => {
+        const info = p.info as { verified: string[]; health: string; size: number | null }
+        const pinInfo = p.pin as { name?: string }
+        return {
+          cid: p.requestid,
+          name: pinInfo.name,
+          status: p.status,
+          health: info.health,
+          replicas: info.verified.join(','),
+        }
+      })
+      table(cmd, r, rows, ['cid', 'name', 'status', 'health', 'replicas'])
+    })
+  pin
+    .command('status <cid>')
+    .description('one pin: its policy and every replica')
+    .action(async (cidArg: string, _f: unknown, cmd: Command) => {
+      const r = await (await daemonClient(cmd)).getPin(parseCid(cidArg).toString())
+      const info = r.info as { replicas: Row[]; health: string; error: string | null; policy: Row }
+      if (globals(cmd).json) return outJson(r)
+      out(
+        `${String(r.requestid)}: ${String(r.status)} (${info.health})${info.error ? ` - ${info.error}` : ''}`,
+      )
+      out(`policy: min ${String(info.policy.min)}, max ${String(info.policy.max)}`)
+      table(cmd, r, info.replicas, ['backend', 'state', 'verifiedAt', 'error'])
+    })
+
+  const repl = program.command('replication').description('replication status and sync (needs the daemon)')
+  repl
+    .command('status')
+    .description('totals and per-pin replication state')
+    .action(async (_f: unknown, cmd: Command) => {
+      const r = await (await daemonClient(cmd)).replicationStatus()
+      if (globals(cmd).json) return outJson(r)
+      out(
+        `totals: ${Object.entries(r.totals as Row)
+          .map(([k, v]) => `${k} ${String(v)}`)
+          .join(', ')}`,
+      )
+      const rows = (r.pins as Row[]).map((p) => ({
+        cid: p.cid,
+        health: p.health,
+        verified: (p.verified as string[]).join(','),
+        error: p.error,
+      }))
+      table(cmd, r, rows, ['cid', 'health', 'verified', 'error'])
+    })
+  repl
+    .command('sync')
+    .description('run a replication pass now')
+    .option('--wait', 'wait until it completes and print the report')
+    .option('--verify', 're-read and re-hash every replica')
+    .action(async (flags: { wait?: boolean; verify?: boolean }, cmd: Command) => {
+      const r = await (await daemonClient(cmd)).sync({
+        wait: flags.wait === true,
+        verify: flags.verify === true,
+      })
+      if (globals(cmd).json) return outJson(r)
+      if (!flags.wait) return out('sync started')
+      const rep = r.report as Row
+      out(
+        `synced ${String(rep.pins)} pins in ${String(rep.ms)} ms: ${String(rep.copied)} copied, ${String(rep.verified)} verified, ${String(rep.failed)} failed, ${String(rep.removed)} removed`,
+      )
+    })
+}

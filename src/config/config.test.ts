@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { tempDir } from '../../test/helpers/cli.ts'
+import { InvalidInputError } from '../errors.ts'
+import { loadConfig, parseSize } from './config.ts'
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const tmp = tempDir()
+    try {
+      const c = loadConfig(tmp.dir, {}, {})
+      assert.equal(c.host, '127.0.0.1')
+      assert.equal(c.port, 8887)
+      assert.equal(c.log_level, 'info')
+      assert.equal(c.health_check_interval, 30)
+      assert.equal(c.replication_sync_interval, 300)
+      assert.equal(c.max_log_size, 100_000_000)
+      assert.equal(c.data_dir, tmp.dir)
+      assert.deepEqual(c.node.peers, [])
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
+  it('applies defaults < config.json < IPFS_KIT_* env < flags', () => {
+    const tmp = tempDir()
+    try {
+      writeFileSync(
+        join(tmp.dir, 'config.json'),
+        JSON.stringify({ port: 9000, host: '127.0.0.2', log_level: 'warn' }),
+      )
+      const env = { IPFS_KIT_PORT: '9100', IPFS_KIT_LOG_LEVEL: 'debug' }
+      const c = loadConfig(tmp.dir, { log_level: 'error' }, env)
+      assert.equal(c.host, '127.0.0.2')
+      assert.equal(c.port, 9100)
+      assert.equal(c.log_level, 'error')
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
+  it('refuses bad values naming the key and where it came from', () => {
+    const tmp = tempDir()
+    try {
+      assert.throws(() => loadConfig(tmp.dir, {}, { IPFS_KIT_PORT: 'eighty' }), /invalid config key "port"/)
+      assert.throws(() => loadConfig(tmp.dir, { health_check_interval: 0 }, {}), /"health_check_interval"/)
+      writeFileSync(join(tmp.dir, 'config.json'), '{ not json')
+      assert.throws(() => loadConfig(tmp.dir, {}, {}), InvalidInputError)
+      writeFileSync(
+        join(tmp.dir, 'config.json'),
+        JSON.stringify({ replication: { min_replicas: 3, max_replicas: 2 } }),
+      )
+      assert.throws(() => loadConfig(tmp.dir, {}, {}), /max_replicas must be >= min_replicas/)
+      writeFileSync(
+        join(tmp.dir, 'config.json'),
+        JSON.stringify({ backends: [{ name: 'Bad Name!', type: 'filesystem' }] }),
+      )
+      assert.throws(() => loadConfig(tmp.dir, {}, {}), /"backends\[0\]\.name"/)
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
+  it('parses sizes with units', () => {
+    assert.equal(parseSize('100MB'), 100_000_000)
+    assert.equal(parseSize('64KiB'), 65_536)
+    assert.equal(parseSize('1048576'), 1_048_576)
+    assert.throws(() => parseSize('lots'), /invalid size/)
+  })
+})

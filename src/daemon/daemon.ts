@@ -1,0 +1,128 @@
+import { join } from 'node:path'
+import type { CID } from 'multiformats/cid'
+import pino, { type Logger } from 'pino'
+import type { LocalBackend } from '../backends/local.ts'
+import { buildBackends } from '../backends/registry.ts'
+import type { Config } from '../config/config.ts'
+import { walkBlocks } from '../content/export.ts'
+import { FetchTimeoutError, IpfsKitError } from '../errors.ts'
+import { PinIndexPublisher } from '../index/publish.ts'
+import { LOCAL_BACKEND, Repo } from '../repo.ts'
+import { version } from '../version.ts'
+import { EventBus } from './events.ts'
+import { LogFiles } from './logs.ts'
+import { Reconciler } from './reconciler.ts'
+import { Supervisor } from './supervisor.ts'
+
+/**
+ * The daemon's parts wired together (the top level does little else): the repo, the backends and
+ * their supervisor, the reconciler, the pin index publisher, logs and events. The HTTP API
+ * (`http/app.ts`) is a thin layer over this.
+ */
+export class Daemon {
+  readonly repo: Repo
+  readonly logs: LogFiles
+  readonly log: Logger
+  readonly events = new EventBus()
+  readonly supervisor: Supervisor
+  readonly reconciler: Reconciler
+  readonly index: PinIndexPublisher
+  readonly startedAt = Date.now()
+  readonly version = version
+  config: Config
+
+  private constructor(repo: Repo, config: Config) {
+    this.repo = repo
+    this.config = config
+    this.logs = new LogFiles(join(repo.dir, 'logs'), config.max_log_size, config.log_files_kept)
+    this.log = pino({ level: config.log_level, base: { pid: process.pid } }, this.logs.stream('daemon'))
+    const backends = buildBackends(repo, config, (name) => ({
+      dataDir: repo.dir,
+      log: (line) => this.logs.line(name, line),
+    }))
+    this.supervisor = new Supervisor(repo.db, backends, this.events)
+    this.reconciler = new Reconciler(
+      repo,
+      this.supervisor,
+      this.events,
+      () => this.config.replication,
+      (root) => this.fetch(root),
+    )
+    this.index = new PinIndexPublisher(repo.dir, {
+      onPublished: (r) => this.events.emit({ type: 'index', rows: r.rows, ms: r.ms }),
+      onError: (err) => this.log.error({ err }, 'publishing the pin index failed'),
+    })
+    this.supervisor.onHealthChange = () => this.reconciler.nudge()
+    this.reconciler.onChange = () => this.index.schedule()
+  }
+
+  /** Opens the data directory with the effective config and starts every part. */
+  static async start(config: Config): Promise<Daemon> {
+    const repo = Repo.open(config.data_dir, config)
+    const daemon = new Daemon(repo, config)
+    try {
+      await daemon.supervisor.startAll()
+      await daemon.supervisor.probeAll()
+      daemon.supervisor.startLoop(config.health_check_interval)
+      daemon.reconciler.startLoop(config.replication_sync_interval)
+      await daemon.index.flush()
+      daemon.reconciler.nudge()
+      daemon.log.info(
+        { version, dataDir: repo.dir, backends: daemon.supervisor.list().map((b) => `${b.name}:${b.state}`) },
+        'daemon started',
+      )
+    } catch (err) {
+      await daemon.close()
+      throw err
+    }
+    return daemon
+  }
+
+  /** Applies new intervals (and other live settings) without a restart. */
+  applyConfig(config: Config): void {
+    this.config = config
+    this.log.level = config.log_level
+    this.supervisor.startLoop(config.health_check_interval)
+    this.reconciler.startLoop(config.replication_sync_interval)
+  }
+
+  /** Fetches a pin's whole DAG into the local blockstore from the configured peers over bitswap. */
+  private async fetch(root: CID): Promise<void> {
+    const local = this.supervisor.get(LOCAL_BACKEND) as LocalBackend
+    const node = local.embedded
+    const peers = this.config.node.peers
+    if (node == null || peers.length === 0) {
+      throw new IpfsKitError(
+        'ERR_NOT_FOUND',
+        'no backend holds it and no peers are configured to fetch it from (node.peers)',
+      )
+    }
+    const ms = this.config.node.fetch_timeout_ms
+    const store = {
+      async *get(cid: CID) {
+        const timeout = AbortSignal.timeout(ms)
+        try {
+          yield* node.blockstore.get(cid, { signal: timeout })
+        } catch (err) {
+          if (timeout.aborted) throw new FetchTimeoutError(cid.toString(), ms)
+          throw err
+        }
+      },
+    }
+    for await (const _ of walkBlocks(store, root)) {
+      // each block lands in the local blockstore as it arrives
+    }
+  }
+
+  /** Graceful stop: no new work, finish the sync in flight, publish the index, close everything. */
+  async close(): Promise<void> {
+    this.reconciler.stopLoop()
+    await this.reconciler.drain()
+    await this.supervisor.stopAll()
+    await this.index.flush().catch(() => {})
+    this.index.close()
+    this.log.info('daemon stopped')
+    await this.logs.close()
+    await this.repo.close()
+  }
+}

@@ -1,0 +1,63 @@
+import swagger from '@fastify/swagger'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { IpfsKitError } from '../../errors.ts'
+import type { Daemon } from '../daemon.ts'
+import { allowedHost, checkBearer } from './auth.ts'
+import { errorHandler } from './errors.ts'
+import { backendRoutes } from './routes/backends.ts'
+import { pinRoutes } from './routes/pins.ts'
+import { replicationRoutes } from './routes/replication.ts'
+import { systemRoutes } from './routes/system.ts'
+
+export interface AppOptions {
+  token: string
+  port: number
+  /** Bound to a non-loopback address: then every call needs the token, and Host is not checked. */
+  public?: boolean
+}
+
+/** Request bodies larger than this are refused with 413. */
+export const BODY_LIMIT = 1024 * 1024
+
+/** The daemon's REST API: one plugin per area, schemas on every route, OpenAPI at /openapi.json. */
+export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'ipfs-kit daemon', version: daemon.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  })
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+  )
+  app.addHook('onRequest', async (req) => {
+    const address = app.server.address()
+    const port = typeof address === 'object' && address != null ? address.port : opts.port
+    if (!opts.public && !allowedHost(req.headers.host, port)) {
+      throw new IpfsKitError(
+        'ERR_FORBIDDEN',
+        `host "${req.headers.host}" is not allowed: use 127.0.0.1:${port}`,
+      )
+    }
+    const mutating = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS'
+    if (mutating || opts.public) checkBearer(req.headers.authorization, opts.token)
+  })
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'GET')
+      daemon.log.info({ method: req.method, url: req.url, status: reply.statusCode }, 'request')
+  })
+  await app.register(systemRoutes(daemon, app))
+  await app.register(backendRoutes(daemon))
+  await app.register(pinRoutes(daemon))
+  await app.register(replicationRoutes(daemon))
+  return app
+}

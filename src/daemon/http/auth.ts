@@ -1,0 +1,39 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { IpfsKitError } from '../../errors.ts'
+
+/** `<data>/api-token`: created at first start, mode 0600; every mutating call must present it. */
+export function loadOrCreateToken(dataDir: string): string {
+  const path = join(dataDir, 'api-token')
+  if (existsSync(path)) {
+    const token = readFileSync(path, 'utf8').trim()
+    if (token.length >= 32) return token
+  }
+  const token = randomBytes(32).toString('hex')
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, `${token}\n`, { mode: 0o600, flush: true })
+  renameSync(tmp, path)
+  return token
+}
+
+/** Checks `Authorization: Bearer <token>` in constant time; throws a 401 error otherwise. */
+export function checkBearer(header: string | undefined, token: string): void {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
+  const given = Buffer.from(m?.[1] ?? '')
+  const want = Buffer.from(token)
+  if (m == null || given.length !== want.length || !timingSafeEqual(given, want)) {
+    throw new IpfsKitError(
+      'ERR_UNAUTHORIZED',
+      m == null
+        ? 'this call needs "Authorization: Bearer <token>" (the token is in <data>/api-token)'
+        : 'the bearer token is wrong (the token is in <data>/api-token)',
+    )
+  }
+}
+
+/** Hosts a loopback-bound server answers to; anything else is a DNS-rebinding attempt. */
+export function allowedHost(host: string | undefined, port: number): boolean {
+  if (host == null) return false
+  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase())
+}

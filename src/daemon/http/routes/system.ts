@@ -1,0 +1,190 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { loadConfig, readConfigFile, validateConfig, writeConfigFile } from '../../../config/config.ts'
+import type { Daemon } from '../../daemon.ts'
+import { ErrorBody } from '../errors.ts'
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
+
+/** /health, /status, /config, /logs, /events, /metrics and /openapi.json. */
+export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPluginAsync {
+  return async (app) => {
+    app.get(
+      '/health',
+      {
+        schema: {
+          summary: 'Liveness: the daemon answers',
+          response: {
+            200: {
+              type: 'object',
+              properties: {
+                status: { type: 'string' },
+                version: { type: 'string' },
+                uptime_s: { type: 'number' },
+              },
+            },
+          },
+        },
+      },
+      async () => ({
+        status: 'ok',
+        version: daemon.version,
+        uptime_s: (Date.now() - daemon.startedAt) / 1000,
+      }),
+    )
+
+    app.get(
+      '/status',
+      { schema: { summary: 'Version, uptime, pid, data directory and counts' } },
+      async () => {
+        const backends = daemon.supervisor.list()
+        return {
+          version: daemon.version,
+          pid: process.pid,
+          uptime_s: (Date.now() - daemon.startedAt) / 1000,
+          data_dir: daemon.repo.dir,
+          pins: daemon.repo.pins.counts(),
+          blocks: daemon.repo.blocks.index.count(),
+          backends: {
+            total: backends.length,
+            running: backends.filter((b) => b.state === 'running').length,
+            healthy: backends.filter((b) => b.health?.status === 'healthy').length,
+          },
+          replication: { running: daemon.reconciler.busy, last: daemon.reconciler.last ?? null },
+        }
+      },
+    )
+
+    app.get('/config', { schema: { summary: 'The effective config' } }, async () => daemon.config)
+
+    app.put<{ Body: Record<string, unknown> }>(
+      '/config',
+      {
+        schema: {
+          summary: 'Change config.json keys; intervals and log level apply at once',
+          body: { type: 'object' },
+          response: { 400: ErrorBody, 401: ErrorBody },
+        },
+      },
+      async (req) => {
+        const next = { ...readConfigFile(daemon.repo.dir), ...req.body }
+        validateConfig(next, 'PUT /config')
+        const restartNeeded = ['host', 'port', 'backends', 'node'].filter(
+          (k) =>
+            k in req.body &&
+            JSON.stringify(req.body[k]) !== JSON.stringify(daemon.config[k as keyof typeof daemon.config]),
+        )
+        writeConfigFile(daemon.repo.dir, next)
+        daemon.applyConfig(loadConfig(daemon.repo.dir))
+        return { config: daemon.config, restart_needed: restartNeeded }
+      },
+    )
+
+    app.get<{ Params: { name: string }; Querystring: { lines: number } }>(
+      '/logs/:name',
+      {
+        schema: {
+          summary: 'The last lines of the daemon log or a backend log',
+          params: {
+            type: 'object',
+            properties: { name: { type: 'string', maxLength: 64 } },
+            required: ['name'],
+          },
+          querystring: {
+            type: 'object',
+            properties: { lines: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 } },
+          },
+          response: errors,
+        },
+      },
+      async (req) => {
+        if (req.params.name !== 'daemon') daemon.supervisor.get(req.params.name)
+        return { name: req.params.name, lines: daemon.logs.tail(req.params.name, req.query.lines) }
+      },
+    )
+
+    app.get(
+      '/events',
+      { schema: { summary: 'Server-Sent Events: health, pin, replica and replication changes' } },
+      (req, reply) => {
+        reply.hijack()
+        const res = reply.raw
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+        })
+        res.write(': connected\n\n')
+        const unsubscribe = daemon.events.subscribe((event) => {
+          res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
+        })
+        const ping = setInterval(() => res.write(': ping\n\n'), 15_000)
+        req.raw.on('close', () => {
+          clearInterval(ping)
+          unsubscribe()
+        })
+      },
+    )
+
+    const metrics = buildMetrics(daemon)
+    app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
+      reply.header('content-type', metrics.contentType)
+      return metrics.metrics()
+    })
+
+    app.get('/openapi.json', { schema: { hide: true } }, async () => root.swagger())
+  }
+}
+
+function buildMetrics(daemon: Daemon): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'ipfs_kit_' })
+  new Gauge({
+    name: 'ipfs_kit_pins',
+    help: 'Pins by status',
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      for (const [status, n] of Object.entries(daemon.repo.pins.counts())) this.set({ status }, n)
+    },
+  })
+  new Gauge({
+    name: 'ipfs_kit_replicas',
+    help: 'Replicas by backend and state',
+    labelNames: ['backend', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const r of daemon.repo.replicas.summary()) this.set({ backend: r.backend, state: r.state }, r.n)
+    },
+  })
+  new Gauge({
+    name: 'ipfs_kit_backend_up',
+    help: '1 when a backend is running and healthy or degraded',
+    labelNames: ['backend', 'type'],
+    registers: [registry],
+    collect() {
+      for (const b of daemon.supervisor.list())
+        this.set({ backend: b.name, type: b.type }, daemon.supervisor.usable(b.name) ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: 'ipfs_kit_backend_probe_latency_ms',
+    help: 'Latency of the last health probe',
+    labelNames: ['backend'],
+    registers: [registry],
+    collect() {
+      for (const b of daemon.supervisor.list())
+        if (b.health != null) this.set({ backend: b.name }, b.health.latencyMs)
+    },
+  })
+  new Gauge({
+    name: 'ipfs_kit_blockstore_bytes',
+    help: 'Bytes of blocks in the local blockstore',
+    registers: [registry],
+    collect() {
+      this.set(daemon.repo.blocks.index.count().bytes)
+    },
+  })
+  return registry
+}

@@ -1,0 +1,67 @@
+import type { Config } from '../config/config.ts'
+import { IpfsKitError } from '../errors.ts'
+import { Daemon } from './daemon.ts'
+import { buildApp } from './http/app.ts'
+import { loadOrCreateToken } from './http/auth.ts'
+import { acquireLock, removeRuntimeFiles, writeRuntimeFiles } from './lifecycle.ts'
+
+/**
+ * Runs the daemon in this process until SIGTERM or SIGINT, then shuts down gracefully: stop taking
+ * requests, finish the ones in flight and the sync in progress, close the database, remove the
+ * runtime files. Resolves with the URL it listens on once it is serving; `done` settles at exit.
+ */
+export async function runDaemon(
+  config: Config,
+): Promise<{ url: string; done: Promise<void>; stop: () => Promise<void> }> {
+  const release = acquireLock(config.data_dir)
+  let daemon: Daemon | undefined
+  try {
+    const token = loadOrCreateToken(config.data_dir)
+    daemon = await Daemon.start(config)
+    const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host)
+    const app = await buildApp(daemon, { token, port: config.port, public: !loopback })
+    try {
+      await app.listen({ host: config.host, port: config.port })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      throw new IpfsKitError(
+        'ERR_LISTEN',
+        code === 'EADDRINUSE'
+          ? `port ${config.port} on ${config.host} is in use: set "port" in config.json or pass --port`
+          : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
+      )
+    }
+    const address = app.server.address()
+    const port = typeof address === 'object' && address != null ? address.port : config.port
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host
+    const url = `http://${host}:${port}`
+    writeRuntimeFiles(config.data_dir, url)
+    const running = daemon
+    let stopping: Promise<void> | undefined
+    const stop = () => {
+      stopping ??= (async () => {
+        running.log.info('shutting down')
+        removeRuntimeFiles(config.data_dir)
+        await app.close()
+        await running.close()
+        release()
+      })()
+      return stopping
+    }
+    const done = new Promise<void>((resolve, reject) => {
+      const onSignal = () => {
+        process.off('SIGTERM', onSignal)
+        process.off('SIGINT', onSignal)
+        stop().then(resolve, reject)
+      }
+      process.on('SIGTERM', onSignal)
+      process.on('SIGINT', onSignal)
+    })
+    return { url, done, stop }
+  } catch (err) {
+    await daemon?.close().catch(() => {})
+    removeRuntimeFiles(config.data_dir)
+    release()
+    throw err
+  }
+}
