@@ -351,3 +351,49 @@ describe('logs', () => {
     }
   })
 })
+
+describe('queued pins', () => {
+  it('fetches a pin no backend holds from a configured peer over bitswap', async () => {
+    const tmp = tempDir()
+    const { spawn } = await import('node:child_process')
+    const { BIN } = await import('./helpers/cli.ts')
+    const peerHome = join(tmp.dir, 'peer')
+    const file = join(tmp.dir, 'remote.bin')
+    writeRandomFile(file, 2 * MiB, 'queued')
+    const cid = (await run(['ipfs', 'add', '-Q', file], { home: peerHome })).stdout.toString().trim()
+    const server = spawn(process.execPath, [BIN, 'ipfs', 'serve', '--listen', '/ip4/127.0.0.1/tcp/0'], {
+      env: { ...process.env, IPFS_KIT_HOME: peerHome },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    try {
+      const addr = await new Promise<string>((resolve) => {
+        server.stdout.on('data', (d: Buffer) => {
+          const line = d
+            .toString()
+            .split('\n')
+            .find((l) => l.startsWith('/ip4/'))
+          if (line != null) resolve(line.trim())
+        })
+      })
+      const home = join(tmp.dir, 'daemon')
+      writeConfig(home, { node: { listen: ['/ip4/127.0.0.1/tcp/0'], peers: [addr], fetch_timeout_ms: 5000 } })
+      const d = await startDaemon(home)
+      try {
+        const added = await json(d.call('/pins', { method: 'POST', json: { cid, name: 'remote' } }))
+        assert.equal(added.status, 'queued')
+        await d.call('/replication/sync', { method: 'POST', json: { wait: true } })
+        const pin = await json(d.call(`/pins/${cid}`))
+        assert.equal(pin.status, 'pinned', JSON.stringify(pin.info))
+        assert.deepEqual(pin.info.verified, ['local'])
+        assert.ok(pin.info.size >= 2 * MiB, 'the DAG size is recorded')
+      } finally {
+        await d.stop()
+      }
+      const cat = await run(['ipfs', 'cat', cid], { home })
+      assert.ok(cat.stdout.equals(readFileSync(file)))
+    } finally {
+      server.kill('SIGTERM')
+      tmp.cleanup()
+    }
+  })
+})

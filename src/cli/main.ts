@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { version } from '../version.ts'
+import { registerCompletion } from './commands/completion.ts'
+import { registerConfig } from './commands/config.ts'
 import { registerDaemon } from './commands/daemon.ts'
 import { registerIpfs } from './commands/ipfs.ts'
 import { registerManage } from './commands/manage.ts'
@@ -26,8 +28,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true })
   registerDaemon(program)
+  registerConfig(program)
   registerIpfs(program)
   registerManage(program)
+  registerCompletion(program)
   registerRepo(program)
   return program
 }

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
@@ -165,6 +165,7 @@ export function validateConfig(value: unknown, source: string): z.infer<typeof C
 
 /** Writes config.json atomically (temp file, fsync, rename). */
 export function writeConfigFile(dataDir: string, value: Record<string, unknown>): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const path = configPath(dataDir)
   const tmp = `${path}.tmp-${process.pid}`
   writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flush: true })

@@ -1,0 +1,96 @@
+import type { Command } from 'commander'
+import { InvalidInputError } from '../../errors.ts'
+import { globals } from '../context.ts'
+import { out, outJson } from '../output.ts'
+
+/** `ipfs-kit config show|get|set`: the effective config, and changes validated before they are saved. */
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('show and change settings (config.json)')
+
+  config
+    .command('show')
+    .description('the effective config: defaults < config.json < IPFS_KIT_* env')
+    .action(async (_f: unknown, cmd: Command) => {
+      const { effective } = await load(cmd)
+      outJson(effective)
+    })
+
+  config
+    .command('get <key>')
+    .description('one key, e.g. port or node.peers')
+    .action(async (key: string, _f: unknown, cmd: Command) => {
+      const { effective } = await load(cmd)
+      const value = lookup(effective, key)
+      if (value === undefined) throw new InvalidInputError(`unknown config key "${key}"`)
+      out(typeof value === 'string' && !globals(cmd).json ? value : JSON.stringify(value))
+    })
+
+  config
+    .command('set <key> <value>')
+    .description('set a key (value is JSON, or a plain string); a running daemon applies intervals at once')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipfs-kit config set health_check_interval 10\n  ipfs-kit config set node.peers \'["/ip4/127.0.0.1/tcp/4101/p2p/12D3Koo..."]\'',
+    )
+    .action(async (key: string, raw: string, _f: unknown, cmd: Command) => {
+      const [{ readConfigFile, validateConfig, writeConfigFile, configPath }, { apiUrl }, { daemonClient }] =
+        await Promise.all([
+          import('../../config/config.ts'),
+          import('../../daemon/lifecycle.ts'),
+          import('../daemon-access.ts'),
+        ])
+      const { dir } = await load(cmd)
+      const value = parseValue(raw)
+      const file = readConfigFile(dir)
+      const next = assign(structuredClone(file), key, value)
+      validateConfig(next, `config set ${key}`)
+      if (apiUrl(dir) != null) {
+        const top = key.split('.')[0]!
+        const r = await (await daemonClient(cmd)).setConfig({ [top]: next[top] })
+        if (r.restart_needed.length > 0)
+          out(`saved; restart the daemon to apply: ${r.restart_needed.join(', ')}`)
+        else out('saved and applied')
+        return
+      }
+      writeConfigFile(dir, next)
+      out(`saved to ${configPath(dir)}`)
+    })
+}
+
+async function load(cmd: Command) {
+  const { loadConfig, resolveDataDir } = await import('../../config/config.ts')
+  const dir = resolveDataDir(globals(cmd).dataDir)
+  return { dir, effective: loadConfig(dir) as unknown as Record<string, unknown> }
+}
+
+function lookup(obj: Record<string, unknown>, key: string): unknown {
+  let cur: unknown = obj
+  for (const part of key.split('.')) {
+    if (cur == null || typeof cur !== 'object' || !(part in cur)) return undefined
+    cur = (cur as Record<string, unknown>)[part]
+  }
+  return cur
+}
+
+function assign(obj: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  const parts = key.split('.')
+  if (parts.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) {
+    throw new InvalidInputError(`invalid config key "${key}"`)
+  }
+  let cur = obj
+  for (const part of parts.slice(0, -1)) {
+    const next = cur[part]
+    if (next == null || typeof next !== 'object' || Array.isArray(next)) cur[part] = {}
+    cur = cur[part] as Record<string, unknown>
+  }
+  cur[parts.at(-1)!] = value
+  return obj
+}
+
+function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
+}
