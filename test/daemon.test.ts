@@ -397,3 +397,59 @@ describe('queued pins', () => {
     }
   })
 })
+
+describe('pin index', () => {
+  it('is published by the daemon, readable while it writes, and matches the state database', async () => {
+    const tmp = tempDir()
+    const { parquetReadObjects } = await import('hyparquet')
+    const home = join(tmp.dir, 'idx')
+    const d = await startDaemon(home)
+    try {
+      const readIndex = async () => {
+        const buf = readFileSync(join(home, 'index', 'pins.parquet'))
+        return (await parquetReadObjects({
+          file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length),
+        })) as {
+          cid: string
+          backend: string | null
+          state: string
+        }[]
+      }
+      assert.deepEqual(await readIndex(), [], 'published at start')
+      let reads = 0
+      const file = join(tmp.dir, 'f.txt')
+      for (let i = 0; i < 15; i++) {
+        writeFileSync(file, `content ${i}`)
+        await run(['ipfs', 'add', '-Q', file], { home })
+        await d.call('/pins', {
+          method: 'POST',
+          json: { cid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', name: `n${i}` },
+        })
+        await readIndex()
+        reads++
+      }
+      // the index catches up within about a second of the last change
+      const deadline = Date.now() + 10_000
+      let rows = await readIndex()
+      while (rows.filter((r) => r.backend === 'local').length < 15 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200))
+        rows = await readIndex()
+      }
+      const db = new Database(join(home, 'state.db'), { readonly: true })
+      const expected = db
+        .prepare(
+          'SELECT p.cid, r.backend FROM pins p LEFT JOIN replicas r ON r.cid = p.cid ORDER BY p.cid, r.backend',
+        )
+        .all() as { cid: string; backend: string | null }[]
+      db.close()
+      assert.deepEqual(
+        rows.map((r) => [r.cid, r.backend]),
+        expected.map((r) => [r.cid, r.backend]),
+      )
+      assert.equal(reads, 15)
+    } finally {
+      await d.stop()
+      tmp.cleanup()
+    }
+  })
+})

@@ -28,6 +28,7 @@ export class Daemon {
   readonly reconciler: Reconciler
   readonly index: PinIndexPublisher
   readonly startedAt = Date.now()
+  private watch: NodeJS.Timeout | undefined
   readonly version = version
   config: Config
 
@@ -67,6 +68,7 @@ export class Daemon {
       daemon.reconciler.startLoop(config.replication_sync_interval)
       await daemon.index.flush()
       daemon.reconciler.nudge()
+      daemon.watchExternalWrites()
       daemon.log.info(
         { version, dataDir: repo.dir, backends: daemon.supervisor.list().map((b) => `${b.name}:${b.state}`) },
         'daemon started',
@@ -76,6 +78,22 @@ export class Daemon {
       throw err
     }
     return daemon
+  }
+
+  /**
+   * The CLI records pins of content it adds straight into state.db (see DESIGN.md, one writer):
+   * notice other connections' commits within a second, then reconcile and republish the index.
+   */
+  private watchExternalWrites(): void {
+    let seen = this.repo.db.pragma('data_version', { simple: true })
+    this.watch = setInterval(() => {
+      const now = this.repo.db.pragma('data_version', { simple: true })
+      if (now === seen) return
+      seen = now
+      this.index.schedule()
+      this.reconciler.nudge()
+    }, 1000)
+    this.watch.unref()
   }
 
   /** Applies new intervals (and other live settings) without a restart. */
@@ -116,11 +134,12 @@ export class Daemon {
 
   /** Graceful stop: no new work, finish the sync in flight, publish the index, close everything. */
   async close(): Promise<void> {
+    if (this.watch != null) clearInterval(this.watch)
     this.reconciler.stopLoop()
     await this.reconciler.drain()
     await this.supervisor.stopAll()
     await this.index.flush().catch(() => {})
-    this.index.close()
+    await this.index.close()
     this.log.info('daemon stopped')
     await this.logs.close()
     await this.repo.close()
