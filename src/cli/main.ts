@@ -6,6 +6,7 @@ import { registerDaemon } from './commands/daemon.ts'
 import { registerIpfs } from './commands/ipfs.ts'
 import { registerManage } from './commands/manage.ts'
 import { registerRepo } from './commands/repo.ts'
+import { registerRoute } from './commands/route.ts'
 import { EXIT, reportError } from './output.ts'
 
 /** Global flags every command accepts. */
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerConfig(program)
   registerIpfs(program)
   registerManage(program)
+  registerRoute(program)
   registerCompletion(program)
   registerRepo(program)
   return program

@@ -3,22 +3,13 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { InvalidInputError } from '../errors.ts'
+import { parseSize } from './size.ts'
+
+export { parseSize }
 
 const multiaddr = z
   .string()
   .regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, 'must be a multiaddr such as /ip4/127.0.0.1/tcp/4101')
-
-/** Parses sizes such as 100MB, 64KiB or 1048576 into bytes. */
-export function parseSize(input: string | number): number {
-  if (typeof input === 'number') return input
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$/i.exec(input)
-  if (m == null)
-    throw new InvalidInputError(`invalid size "${input}": use bytes or a unit such as 100MB, 64KiB`)
-  const unit = (m[2] ?? '').toUpperCase().replace(/B$/, '')
-  const power = ['', 'K', 'M', 'G', 'T'].indexOf(unit.replace('I', ''))
-  const base = unit.includes('I') ? 1024 : 1000
-  return Math.round(Number(m[1]) * base ** power)
-}
 
 const size = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
   try {

@@ -50,10 +50,27 @@ export class Daemon {
       (root) => this.fetch(root),
     )
     this.index = new PinIndexPublisher(repo.dir, {
+      context: () => ({
+        backends: this.supervisor.list().map((b) => ({
+          name: b.name,
+          type: b.type,
+          state: b.state,
+          usable: this.supervisor.usable(b.name),
+          status: b.health?.status ?? 'unknown',
+          latencyMs: b.health?.latencyMs ?? null,
+          freeBytes: b.health?.freeBytes ?? null,
+          checkedAt: b.health?.checkedAt ?? null,
+        })),
+        policy: this.config.replication,
+        publishedAt: Date.now(),
+      }),
       onPublished: (r) => this.events.emit({ type: 'index', rows: r.rows, ms: r.ms }),
       onError: (err) => this.log.error({ err }, 'publishing the pin index failed'),
     })
-    this.supervisor.onHealthChange = () => this.reconciler.nudge()
+    this.supervisor.onHealthChange = () => {
+      this.reconciler.nudge()
+      this.index.schedule()
+    }
     this.reconciler.onChange = () => this.index.schedule()
   }
 
@@ -132,14 +149,16 @@ export class Daemon {
     }
   }
 
-  /** Graceful stop: no new work, finish the sync in flight, publish the index, close everything. */
+  /** Graceful stop: no new work, finish the sync in flight, publish the index, stop the backends, close. */
   async close(): Promise<void> {
     if (this.watch != null) clearInterval(this.watch)
     this.reconciler.stopLoop()
     await this.reconciler.drain()
-    await this.supervisor.stopAll()
+    // publish before stopping the backends: readers routing while the daemon is down want the
+    // last health the daemon saw, not "stopped" (the backends themselves are still there)
     await this.index.flush().catch(() => {})
     await this.index.close()
+    await this.supervisor.stopAll()
     this.log.info('daemon stopped')
     await this.logs.close()
     await this.repo.close()

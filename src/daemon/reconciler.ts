@@ -308,6 +308,10 @@ export class Reconciler {
       await to.put(root, from.get(root))
       const result = await to.verify(root)
       if (!result.ok) error = `copy did not verify: ${result.error}`
+      else if (this.repo.pins.get(cid)?.size == null) {
+        const pin = this.repo.pins.get(cid)!
+        this.repo.pins.setStatus(cid, pin.status, pin.error, result.bytes)
+      }
     } catch (err) {
       error = (err as Error).message
     }

@@ -20,7 +20,11 @@ interface Row {
 }
 
 /** Runs in a worker thread: reads state.db read-only and writes the index atomically. */
-function publish(dataDir: string, seq: number): { rows: number; pins: number; path: string } {
+function publish(
+  dataDir: string,
+  seq: number,
+  context: Record<string, unknown>,
+): { rows: number; pins: number; path: string } {
   const db = new Database(join(dataDir, 'state.db'), { readonly: true, fileMustExist: true })
   db.pragma('busy_timeout = 15000')
   const rows = db
@@ -49,7 +53,11 @@ function publish(dataDir: string, seq: number): { rows: number; pins: number; pa
       filename: tmp,
       rowGroupSize: ROW_GROUP_ROWS,
       statisticsTruncateLength: Number.POSITIVE_INFINITY,
-      kvMetadata: [{ key: 'ipfs-kit.schema', value: '1' }],
+      kvMetadata: [
+        { key: 'ipfs-kit.schema', value: '1' },
+        // backend health and the default policy, so a RouteReader can rank and place without the daemon
+        ...Object.entries(context).map(([k, v]) => ({ key: `ipfs-kit.${k}`, value: JSON.stringify(v) })),
+      ],
       columnData: [
         { name: 'cid', data: col((r) => r.cid), type: 'STRING', nullable: false },
         { name: 'name', data: col((r) => r.name), type: 'STRING' },
@@ -82,10 +90,10 @@ function publish(dataDir: string, seq: number): { rows: number; pins: number; pa
   return { rows: n, pins, path }
 }
 
-parentPort?.on('message', (msg: { dataDir: string; seq: number }) => {
+parentPort?.on('message', (msg: { dataDir: string; seq: number; context: Record<string, unknown> }) => {
   const started = performance.now()
   try {
-    const r = publish(msg.dataDir, msg.seq)
+    const r = publish(msg.dataDir, msg.seq, msg.context)
     parentPort?.postMessage({ ok: true, ...r, ms: performance.now() - started })
   } catch (err) {
     parentPort?.postMessage({ ok: false, error: (err as Error).message })

@@ -31,7 +31,7 @@ class PublishWorker {
     this.worker.unref()
   }
 
-  publish(dataDir: string): Promise<PublishResult> {
+  publish(dataDir: string, context: IndexContext = {}): Promise<PublishResult> {
     const seq = ++this.seq
     return new Promise((resolve, reject) => {
       const onMessage = (msg: ({ ok: true } & PublishResult) | { ok: false; error: string }) => {
@@ -45,7 +45,7 @@ class PublishWorker {
       }
       this.worker.once('message', onMessage)
       this.worker.once('error', onError)
-      this.worker.postMessage({ dataDir, seq })
+      this.worker.postMessage({ dataDir, seq, context })
     })
   }
 
@@ -54,12 +54,18 @@ class PublishWorker {
   }
 }
 
+/**
+ * What the daemon knows besides the pins, stored in the file's key-value metadata as JSON under
+ * `ipfs-kit.<key>`: `backends` (name, type, state, health, latency, free bytes) and `policy`.
+ */
+export type IndexContext = Record<string, unknown>
+
 /** Publishes `<data>/index/pins.parquet` once (in a short-lived worker thread). */
-export async function publishPinIndex(dataDir: string): Promise<PublishResult> {
+export async function publishPinIndex(dataDir: string, context: IndexContext = {}): Promise<PublishResult> {
   mkdirSync(join(dataDir, 'index'), { recursive: true })
   const worker = new PublishWorker()
   try {
-    return await worker.publish(dataDir)
+    return await worker.publish(dataDir, context)
   } finally {
     await worker.close()
   }
@@ -68,6 +74,8 @@ export async function publishPinIndex(dataDir: string): Promise<PublishResult> {
 export interface PublisherOptions {
   /** How long to wait after a change for more changes before publishing (default 250 ms). */
   debounceMs?: number
+  /** Called at each publish for the metadata to store beside the rows. */
+  context?: () => IndexContext
   onPublished?: (r: PublishResult) => void
   onError?: (err: unknown) => void
 }
@@ -84,6 +92,7 @@ export class PinIndexPublisher {
   private timer: NodeJS.Timeout | undefined
   private inflight: Promise<void> | undefined
   private dirty = false
+  private closed = false
 
   constructor(dataDir: string, opts: PublisherOptions = {}) {
     this.dataDir = dataDir
@@ -94,6 +103,7 @@ export class PinIndexPublisher {
 
   /** Notes a change; the index is republished shortly. */
   schedule(): void {
+    if (this.closed) return
     this.dirty = true
     if (this.timer != null || this.inflight != null) return
     this.timer = setTimeout(() => {
@@ -104,6 +114,7 @@ export class PinIndexPublisher {
 
   /** Publishes now (after any publish in flight) and resolves when the file is in place. */
   async flush(): Promise<void> {
+    if (this.closed) return
     if (this.timer != null) clearTimeout(this.timer)
     this.timer = undefined
     await this.inflight
@@ -117,7 +128,7 @@ export class PinIndexPublisher {
     this.worker ??= new PublishWorker()
     const worker = this.worker
     this.inflight = worker
-      .publish(this.dataDir)
+      .publish(this.dataDir, this.opts.context?.() ?? {})
       .then(
         (r) => this.opts.onPublished?.(r),
         (err: unknown) => this.opts.onError?.(err),
@@ -130,6 +141,7 @@ export class PinIndexPublisher {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     if (this.timer != null) clearTimeout(this.timer)
     this.timer = undefined
     await this.inflight
