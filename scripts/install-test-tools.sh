@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests compare against: Kubo (built from the Go module proxy) and Debian's
-# independent `ipfs-cid`. Idempotent and quick when both are already there.
+# independent `ipfs-cid` (its binary is ipfs_cid). Idempotent and quick when both are already there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-if ! command -v ipfs-cid >/dev/null 2>&1; then
+if ! command -v ipfs_cid >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ipfs-cid >/dev/null
   else

@@ -8,7 +8,13 @@ import {
   statSync,
 } from 'node:fs'
 import { basename, join } from 'node:path'
-import { type ImportCandidate, type ImportResult, importer } from 'ipfs-unixfs-importer'
+import {
+  type ImportCandidate,
+  type ImporterOptions,
+  type ImportResult,
+  importer,
+  type WritableStorage,
+} from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import { PathError } from '../errors.ts'
 import { type Repo, recordLocalPin } from '../repo.ts'
@@ -54,12 +60,17 @@ export async function add(
   opts: AddOptions = {},
 ): Promise<AddedEntry[]> {
   const options = kuboImporterOptions(opts)
-  const candidates = 'paths' in source ? toCandidates(source.paths, opts) : streamCandidate(source, opts)
-  if (opts.onlyHash || repo == null)
-    return collect(importer(candidates, { put: async (cid) => cid }, options))
+  const dirs: string[] = []
+  const candidates =
+    'paths' in source ? toCandidates(source.paths, opts, dirs) : streamCandidate(source, opts)
+  const run = async (store: WritableStorage) => {
+    const entries = await collect(importer(candidates, store, options))
+    return dirs.length === 0 ? entries : kuboOrder(entries, dirs, await emptyDirectory(store, options))
+  }
+  if (opts.onlyHash || repo == null) return run({ put: async (cid) => cid })
   const writer = repo.blocks.writer()
   try {
-    const entries = await collect(importer(candidates, writer, options))
+    const entries = await run(writer)
     await writer.commit()
     if (opts.pin !== false) {
       for (const root of roots(entries)) recordLocalPin(repo, root.cid.toString())
@@ -95,7 +106,35 @@ interface FileEntry {
 }
 type WalkEntry = FileEntry | { path: string; abs: string; dir: true } | { path: string; link: string }
 
-function* toCandidates(paths: string[], opts: AddOptions): Generator<ImportCandidate> {
+/** The CID of an empty directory under these options (the importer does not report nested empty ones). */
+async function emptyDirectory(store: WritableStorage, options: ImporterOptions): Promise<AddedEntry> {
+  const [entry] = await collect(
+    importer([{ path: 'empty' }], store, { ...options, wrapWithDirectory: false }),
+  )
+  return entry!
+}
+
+/**
+ * Kubo's output order: files as they were added, then every directory in post-order with siblings
+ * sorted by name, including empty directories, which the importer builds but does not report.
+ */
+function kuboOrder(entries: AddedEntry[], dirs: string[], empty: AddedEntry): AddedEntry[] {
+  const dirSet = new Set(dirs)
+  const files = entries.filter((e) => !dirSet.has(e.path) && e.path !== '')
+  const reported = new Map(entries.filter((e) => dirSet.has(e.path) || e.path === '').map((e) => [e.path, e]))
+  for (const d of dirs) if (!reported.has(d)) reported.set(d, { path: d, cid: empty.cid, size: empty.size })
+  const postOrder = (a: string, b: string): number => {
+    const x = a === '' ? [] : a.split('/')
+    const y = b === '' ? [] : b.split('/')
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      if (x[i] !== y[i]) return Buffer.compare(Buffer.from(x[i]!), Buffer.from(y[i]!))
+    }
+    return y.length - x.length // a descendant comes before its ancestor
+  }
+  return [...files, ...[...reported.values()].sort((a, b) => postOrder(a.path, b.path))]
+}
+
+function* toCandidates(paths: string[], opts: AddOptions, dirs: string[]): Generator<ImportCandidate> {
   let read = 0
   const onChunk =
     opts.onBytes == null
@@ -110,6 +149,7 @@ function* toCandidates(paths: string[], opts: AddOptions): Generator<ImportCandi
     } else if ('link' in entry) {
       yield { path: entry.path, link: entry.link }
     } else {
+      dirs.push(entry.path)
       yield { path: entry.path }
     }
   }
