@@ -203,7 +203,8 @@ function* walkDir(abs: string, path: string, hidden: boolean): Generator<WalkEnt
 }
 
 async function* readFile(path: string, onChunk?: (n: number) => void): AsyncGenerator<Uint8Array> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 })
+  // 4 MiB reads: measured 0.63 s against 0.73 s with 1 MiB for a 256 MiB add (BENCHMARKS.md)
+  const stream = createReadStream(path, { highWaterMark: 4 << 20 })
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     onChunk?.(chunk.length)
     yield chunk
