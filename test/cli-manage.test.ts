@@ -161,3 +161,20 @@ describe('the management CLI against a real daemon', () => {
     }
   })
 })
+
+describe('ipfs-kit demo', () => {
+  it('runs the whole architecture in a temporary directory and reports a full checklist', async () => {
+    const tmp = tempDir()
+    try {
+      const r = await run(['--json', 'demo'], { home: join(tmp.dir, 'unused') })
+      assert.equal(r.code, 0, `${r.stdout}${r.stderr}`)
+      const report = JSON.parse(r.stdout.toString())
+      assert.equal(report.ok, true)
+      assert.ok(report.steps.length >= 9)
+      for (const step of report.steps) assert.equal(step.ok, true, `${step.name}: ${step.detail}`)
+      assert.ok(report.steps.some((s: { detail: string }) => /verified on .*nas-b/.test(s.detail)), 'repair onto nas-b')
+    } finally {
+      tmp.cleanup()
+    }
+  })
+})

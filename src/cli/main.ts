@@ -3,6 +3,7 @@ import { version } from '../version.ts'
 import { registerCompletion } from './commands/completion.ts'
 import { registerConfig } from './commands/config.ts'
 import { registerDaemon } from './commands/daemon.ts'
+import { registerDemo } from './commands/demo.ts'
 import { registerIpfs } from './commands/ipfs.ts'
 import { registerManage } from './commands/manage.ts'
 import { registerRepo } from './commands/repo.ts'
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerIpfs(program)
   registerManage(program)
   registerRoute(program)
+  registerDemo(program)
   registerCompletion(program)
   registerRepo(program)
   return program

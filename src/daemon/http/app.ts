@@ -39,9 +39,13 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
       .code(404)
       .send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
   )
+  let port: number | undefined
   app.addHook('onRequest', async (req) => {
-    const address = app.server.address()
-    const port = typeof address === 'object' && address != null ? address.port : opts.port
+    if (port == null) {
+      // the bound port (config may say 0); read once, not per request (getsockname is a syscall)
+      const address = app.server.address()
+      port = typeof address === 'object' && address != null ? address.port : opts.port
+    }
     if (!opts.public && !allowedHost(req.headers.host, port)) {
       throw new IpfsKitError(
         'ERR_FORBIDDEN',

@@ -35,5 +35,8 @@ export function checkBearer(header: string | undefined, token: string): void {
 /** Hosts a loopback-bound server answers to; anything else is a DNS-rebinding attempt. */
 export function allowedHost(host: string | undefined, port: number): boolean {
   if (host == null) return false
-  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase())
+  const sep = host.lastIndexOf(':')
+  if (sep === -1 || host.slice(sep + 1) !== String(port)) return false
+  const name = host.slice(0, sep).toLowerCase()
+  return name === '127.0.0.1' || name === 'localhost' || name === '[::1]'
 }
