@@ -172,7 +172,10 @@ describe('ipfs-kit demo', () => {
       assert.equal(report.ok, true)
       assert.ok(report.steps.length >= 9)
       for (const step of report.steps) assert.equal(step.ok, true, `${step.name}: ${step.detail}`)
-      assert.ok(report.steps.some((s: { detail: string }) => /verified on .*nas-b/.test(s.detail)), 'repair onto nas-b')
+      assert.ok(
+        report.steps.some((s: { detail: string }) => /verified on .*nas-b/.test(s.detail)),
+        'repair onto nas-b',
+      )
     } finally {
       tmp.cleanup()
     }

@@ -1,20 +1,8 @@
-import {
-  createReadStream,
-  type Dirent,
-  lstatSync,
-  readdirSync,
-  readlinkSync,
-  type Stats,
-  statSync,
-} from 'node:fs'
+import { createReadStream, type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs'
 import { basename, join } from 'node:path'
-import {
-  type ImportCandidate,
-  type ImporterOptions,
-  type ImportResult,
-  importer,
-  type WritableStorage,
-} from 'ipfs-unixfs-importer'
+import { code as DAG_PB, decode as decodePb, type PBNode } from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
+import { type ImportCandidate, type ImportResult, importer, type WritableStorage } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import { PathError } from '../errors.ts'
 import { type Repo, recordLocalPin } from '../repo.ts'
@@ -52,7 +40,7 @@ export function inputSize(paths: string[], opts: Pick<AddOptions, 'recursive' | 
 
 /**
  * Imports files, directories or a stream with Kubo's defaults and flags. Returns every entry
- * Kubo would print, roots last. Blocks are durable and pins recorded before it returns.
+ * Kubo would print, in its order (see kuboOrder). Blocks are durable and pins recorded before it returns.
  */
 export async function add(
   repo: Repo | undefined,
@@ -60,12 +48,13 @@ export async function add(
   opts: AddOptions = {},
 ): Promise<AddedEntry[]> {
   const options = kuboImporterOptions(opts)
-  const dirs: string[] = []
+  const walk: Walk = { tops: [], dirs: new Set(), rank: new Map() }
   const candidates =
-    'paths' in source ? toCandidates(source.paths, opts, dirs) : streamCandidate(source, opts)
+    'paths' in source ? toCandidates(source.paths, opts, walk) : streamCandidate(source, opts)
   const run = async (store: WritableStorage) => {
-    const entries = await collect(importer(candidates, store, options))
-    return dirs.length === 0 ? entries : kuboOrder(entries, dirs, await emptyDirectory(store, options))
+    const dirBlocks = new DirBlocks()
+    const entries = await collect(importer(candidates, dirBlocks.watch(store), options))
+    return walk.dirs.size === 0 ? entries : kuboOrder(entries, walk, dirBlocks)
   }
   if (opts.onlyHash || repo == null) return run({ put: async (cid) => cid })
   const writer = repo.blocks.writer()
@@ -104,37 +93,104 @@ interface FileEntry {
   abs: string
   stats: Stats
 }
-type WalkEntry = FileEntry | { path: string; abs: string; dir: true } | { path: string; link: string }
-
-/** The CID of an empty directory under these options (the importer does not report nested empty ones). */
-async function emptyDirectory(store: WritableStorage, options: ImporterOptions): Promise<AddedEntry> {
-  const [entry] = await collect(
-    importer([{ path: 'empty' }], store, { ...options, wrapWithDirectory: false }),
-  )
-  return entry!
+/** `rank` is the entry's place in Kubo's depth-first walk: argument index, then sibling indexes. */
+type WalkEntry = (FileEntry | { path: string; abs: string; dir: true } | { path: string; link: string }) & {
+  rank: number[]
+}
+/** What the walk tells the output: the top-level names in order, the directories, the others' ranks. */
+interface Walk {
+  tops: string[]
+  dirs: Set<string>
+  rank: Map<string, number[]>
 }
 
 /**
- * Kubo's output order: files as they were added, then every directory in post-order with siblings
- * sorted by name, including empty directories, which the importer builds but does not report.
+ * The directory and HAMT-shard blocks an import writes. The importer does not report empty
+ * directories, nor directories inside a HAMT shard (it reports those under the shard's own path, or
+ * not at all below a sub-shard), so every directory below a root is read back from these blocks.
  */
-function kuboOrder(entries: AddedEntry[], dirs: string[], empty: AddedEntry): AddedEntry[] {
-  const dirSet = new Set(dirs)
-  const files = entries.filter((e) => !dirSet.has(e.path) && e.path !== '')
-  const reported = new Map(entries.filter((e) => dirSet.has(e.path) || e.path === '').map((e) => [e.path, e]))
-  for (const d of dirs) if (!reported.has(d)) reported.set(d, { path: d, cid: empty.cid, size: empty.size })
-  const postOrder = (a: string, b: string): number => {
-    const x = a === '' ? [] : a.split('/')
-    const y = b === '' ? [] : b.split('/')
-    for (let i = 0; i < Math.min(x.length, y.length); i++) {
-      if (x[i] !== y[i]) return Buffer.compare(Buffer.from(x[i]!), Buffer.from(y[i]!))
+class DirBlocks {
+  private readonly nodes = new Map<string, { node: PBNode; unixfs: UnixFS }>()
+
+  watch(store: WritableStorage): WritableStorage {
+    return {
+      put: (cid, value, options) => {
+        if (cid.code === DAG_PB && value instanceof Uint8Array) this.see(cid, value)
+        return store.put(cid, value, options)
+      },
     }
-    return y.length - x.length // a descendant comes before its ancestor
   }
-  return [...files, ...[...reported.values()].sort((a, b) => postOrder(a.path, b.path))]
+
+  private see(cid: CID, bytes: Uint8Array): void {
+    const node = decodePb(bytes)
+    // UnixFS Data starts with its Type field: 0x08, then 1 (directory) or 5 (HAMT shard); skip file blocks
+    if (node.Data?.[0] !== 0x08 || (node.Data[1] !== 1 && node.Data[1] !== 5)) return
+    this.nodes.set(cid.toString(), { node, unixfs: UnixFS.unmarshal(node.Data) })
+  }
+
+  /**
+   * The directories below the directory `cid` at `path`, each after its own subdirectories and in
+   * link order (a shard's is hash order), as Kubo lists them; with the size its parent links.
+   */
+  *below(cid: CID, path: string): Generator<AddedEntry> {
+    const dir = this.nodes.get(cid.toString())
+    if (dir == null) return
+    // a shard's link names are a hex bucket label then the entry name; a bare label is a sub-shard
+    const label =
+      dir.unixfs.type === 'hamt-sharded-directory' ? (Number(dir.unixfs.fanout) - 1).toString(16).length : 0
+    for (const link of dir.node.Links) {
+      const name = (link.Name ?? '').slice(label)
+      if (label > 0 && name === '') {
+        yield* this.below(link.Hash, path)
+      } else if (this.nodes.has(link.Hash.toString())) {
+        const child = path === '' ? name : `${path}/${name}`
+        yield* this.below(link.Hash, child)
+        yield { path: child, cid: link.Hash, size: BigInt(link.Tsize ?? 0) }
+      }
+    }
+  }
 }
 
-function* toCandidates(paths: string[], opts: AddOptions, dirs: string[]): Generator<ImportCandidate> {
+/**
+ * Kubo's output order. It adds each argument on its own, in name order (all at once with -w):
+ * first the files and symlinks as its depth-first walk meets them, then the directories, each
+ * after its subdirectories. Only roots (top-level items, or '' with -w) are taken from the
+ * importer's report; the directories below them are read from the blocks.
+ */
+function kuboOrder(entries: AddedEntry[], walk: Walk, blocks: DirBlocks): AddedEntry[] {
+  const isDir = (path: string) => walk.dirs.has(path) || path === ''
+  // a sharded root is reported last, after the subdirectories that the importer labels with its path
+  const roots = new Map(entries.filter((e) => isDir(e.path) && !e.path.includes('/')).map((e) => [e.path, e]))
+  const rank = (e: AddedEntry) => walk.rank.get(e.path) ?? []
+  const files = entries.filter((e) => !isDir(e.path)).sort((a, b) => byRank(rank(a), rank(b)))
+  const out: AddedEntry[] = []
+  // no push(...many): a spread of 100k+ entries overflows the stack
+  const pushDirs = (root: AddedEntry) => {
+    for (const d of blocks.below(root.cid, root.path)) out.push(d)
+    out.push(root)
+  }
+  const wrapper = roots.get('')
+  let next = 0
+  if (wrapper == null) {
+    for (const [i, top] of walk.tops.entries()) {
+      while (next < files.length && rank(files[next]!)[0] === i) out.push(files[next++]!)
+      const root = roots.get(top)
+      if (root != null) pushDirs(root)
+    }
+  }
+  while (next < files.length) out.push(files[next++]!)
+  if (wrapper != null) pushDirs(wrapper)
+  const printed = new Set(out.map((e) => e.path))
+  for (const d of walk.dirs) if (!printed.has(d)) throw new Error(`directory ${d} is missing from the import`)
+  return out
+}
+
+function byRank(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
+}
+
+function* toCandidates(paths: string[], opts: AddOptions, walk: Walk): Generator<ImportCandidate> {
   let read = 0
   const onChunk =
     opts.onBytes == null
@@ -144,12 +200,15 @@ function* toCandidates(paths: string[], opts: AddOptions, dirs: string[]): Gener
           opts.onBytes?.(read)
         }
   for (const entry of walkPaths(paths, opts)) {
+    if (entry.rank.length === 1) walk.tops.push(entry.path)
     if ('stats' in entry) {
-      yield { path: entry.path, content: readFile(entry.abs, onChunk) }
+      walk.rank.set(entry.path, entry.rank)
+      yield { path: entry.path, content: readFile(entry.abs, entry.stats.size, onChunk) }
     } else if ('link' in entry) {
+      walk.rank.set(entry.path, entry.rank)
       yield { path: entry.path, link: entry.link }
     } else {
-      dirs.push(entry.path)
+      walk.dirs.add(entry.path)
       yield { path: entry.path }
     }
   }
@@ -160,7 +219,8 @@ function* walkPaths(paths: string[], opts: Pick<AddOptions, 'recursive' | 'hidde
   const checked = paths.map((p) => {
     let stats: Stats
     try {
-      stats = statSync(p)
+      // lstat: Kubo adds a symlink argument as a symlink (without --dereference-args), wherever it points
+      stats = lstatSync(p)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       throw new PathError(
@@ -171,40 +231,62 @@ function* walkPaths(paths: string[], opts: Pick<AddOptions, 'recursive' | 'hidde
     }
     if (stats.isDirectory() && !opts.recursive)
       throw new PathError(`${p} is a directory: use -r to add directories`)
-    if (!stats.isDirectory() && !stats.isFile())
+    if (!stats.isDirectory() && !stats.isFile() && !stats.isSymbolicLink())
       throw new PathError(`${p} is not a regular file or directory`)
     return { p, stats }
   })
-  for (const { p, stats } of checked) {
+  // Kubo sorts the arguments by name (byte order), and so the top-level output lines
+  checked.sort((a, b) => Buffer.compare(Buffer.from(basename(a.p)), Buffer.from(basename(b.p))))
+  // every top-level item first, then what is inside the directories: see walkDir for why
+  for (const [i, { p, stats }] of checked.entries()) {
     const name = basename(p)
-    if (stats.isDirectory()) yield* walkDir(p, name, opts.hidden === true)
-    else yield { path: name, abs: p, stats }
+    if (stats.isSymbolicLink()) yield { path: name, link: readlinkSync(p), rank: [i] }
+    else if (stats.isDirectory()) yield { path: name, abs: p, dir: true, rank: [i] }
+    else yield { path: name, abs: p, stats, rank: [i] }
+  }
+  for (const [i, { p, stats }] of checked.entries()) {
+    if (stats.isDirectory()) yield* walkDir(p, basename(p), opts.hidden === true, [i])
   }
 }
 
-function* walkDir(abs: string, path: string, hidden: boolean): Generator<WalkEntry> {
+/**
+ * The entries of a directory (its own entry is yielded by the caller). All of them go to the
+ * importer before anything inside the subdirectories: the importer counts a subdirectory's link
+ * towards the 256 KiB HAMT threshold only until the first entry inside it arrives, and Kubo
+ * always counts it, so a depth-first order could leave unsharded a directory that Kubo shards.
+ */
+function* walkDir(abs: string, path: string, hidden: boolean, rank: number[]): Generator<WalkEntry> {
   let children: Dirent[]
   try {
     children = readdirSync(abs, { withFileTypes: true })
   } catch (err) {
     throw new PathError(`cannot read directory ${abs}: ${(err as NodeJS.ErrnoException).code}`)
   }
-  children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  yield { path, abs, dir: true }
-  for (const child of children) {
+  // byte order, as Go sorts names; UTF-16 order differs for characters past U+FFFF
+  children.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))
+  const subdirs: { abs: string; path: string; rank: number[] }[] = []
+  for (const [i, child] of children.entries()) {
     if (!hidden && child.name.startsWith('.')) continue
     const childAbs = join(abs, child.name)
     const childPath = `${path}/${child.name}`
-    if (child.isSymbolicLink()) yield { path: childPath, link: readlinkSync(childAbs) }
-    else if (child.isDirectory()) yield* walkDir(childAbs, childPath, hidden)
-    else if (child.isFile()) yield { path: childPath, abs: childAbs, stats: lstatSync(childAbs) }
+    const childRank = [...rank, i]
+    if (child.isSymbolicLink()) {
+      yield { path: childPath, link: readlinkSync(childAbs), rank: childRank }
+    } else if (child.isDirectory()) {
+      yield { path: childPath, abs: childAbs, dir: true, rank: childRank }
+      subdirs.push({ abs: childAbs, path: childPath, rank: childRank })
+    } else if (child.isFile()) {
+      yield { path: childPath, abs: childAbs, stats: lstatSync(childAbs), rank: childRank }
+    }
     // sockets, fifos and devices are skipped, as Kubo does
   }
+  for (const d of subdirs) yield* walkDir(d.abs, d.path, hidden, d.rank)
 }
 
-async function* readFile(path: string, onChunk?: (n: number) => void): AsyncGenerator<Uint8Array> {
-  // 4 MiB reads: measured 0.63 s against 0.73 s with 1 MiB for a 256 MiB add (BENCHMARKS.md)
-  const stream = createReadStream(path, { highWaterMark: 4 << 20 })
+async function* readFile(path: string, size: number, onChunk?: (n: number) => void): AsyncGenerator<Uint8Array> {
+  // 4 MiB reads for big files (a 256 MiB add: 0.63 s against 0.73 s with 1 MiB, BENCHMARKS.md);
+  // a small file gets a buffer its own size, or 5,000 tiny files spend their time allocating
+  const stream = createReadStream(path, { highWaterMark: Math.min(4 << 20, Math.max(size, 64 << 10)) })
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     onChunk?.(chunk.length)
     yield chunk

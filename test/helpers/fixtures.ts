@@ -16,7 +16,7 @@ export function writeRandomFile(path: string, size: number, seed = 'ipfs-kit'): 
         const h = createHash('sha256').update(`${seed}:${counter++}`).digest()
         filled += h.copy(chunk, filled)
       }
-      const n = Math.min(chunk.length, size - written)
+      const n = want // the slack past `want` may hold part of the last hash: never write it
       writeSync(fd, chunk, 0, n)
       written += n
     }
