@@ -283,7 +283,11 @@ function* walkDir(abs: string, path: string, hidden: boolean, rank: number[]): G
   for (const d of subdirs) yield* walkDir(d.abs, d.path, hidden, d.rank)
 }
 
-async function* readFile(path: string, size: number, onChunk?: (n: number) => void): AsyncGenerator<Uint8Array> {
+async function* readFile(
+  path: string,
+  size: number,
+  onChunk?: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
   // 4 MiB reads for big files (a 256 MiB add: 0.63 s against 0.73 s with 1 MiB, BENCHMARKS.md);
   // a small file gets a buffer its own size, or 5,000 tiny files spend their time allocating
   const stream = createReadStream(path, { highWaterMark: Math.min(4 << 20, Math.max(size, 64 << 10)) })
