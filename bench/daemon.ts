@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import autocannon from 'autocannon'
@@ -9,7 +9,7 @@ import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { RouteReader } from '../src/client/route-reader.ts'
-import { publishPinIndex } from '../src/index/publish.ts'
+import { PinIndexPublisher } from '../src/index/publish.ts'
 import { openStateDb } from '../src/state/db.ts'
 import { fmt, sample, table, timeCommand } from './lib.ts'
 
@@ -39,9 +39,13 @@ function bareServer(): Promise<{ url: string; stop: () => void }> {
 }
 
 async function startDaemon(home: string): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, '--data-dir', home, 'daemon', 'start', '--foreground', '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [BIN, '--data-dir', home, 'daemon', 'start', '--foreground', '--port', '0'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
   const apiFile = join(home, 'api')
   for (;;) {
     try {
@@ -111,7 +115,9 @@ export async function daemonBench(dir: string, httpSeconds: number, pinsCount: n
     }
     await Promise.all(Array.from({ length: 16 }, worker))
     const seconds = (performance.now() - started) / 1000
-    out.push(`- POST /pins of ${cids.length} stored CIDs, 16 concurrent: ${(cids.length / seconds).toFixed(0)} pins/s (${fmt(seconds)}; each durable in SQLite with synchronous=FULL)`)
+    out.push(
+      `- POST /pins of ${cids.length} stored CIDs, 16 concurrent: ${(cids.length / seconds).toFixed(0)} pins/s (${fmt(seconds)}; each durable in SQLite with synchronous=FULL)`,
+    )
   } finally {
     await d.stop()
     bare.stop()
@@ -126,12 +132,19 @@ async function indexBench(dir: string, n: number): Promise<string> {
   mkdirSync(home, { recursive: true })
   const db = openStateDb(join(home, 'state.db'))
   const now = Date.now()
-  const pin = db.prepare('INSERT INTO pins (cid, type, name, status, size, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-  const rep = db.prepare('INSERT INTO replicas (cid, backend, state, verified_at, updated_at) VALUES (?, ?, ?, ?, ?)')
+  const pin = db.prepare(
+    'INSERT INTO pins (cid, type, name, status, size, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  )
+  const rep = db.prepare(
+    'INSERT INTO replicas (cid, backend, state, verified_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+  )
   const cids: string[] = []
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
-      const cid = CID.createV1(raw.code, Digest.create(sha256.code, createHash('sha256').update(`pin ${i}`).digest())).toString()
+      const cid = CID.createV1(
+        raw.code,
+        Digest.create(sha256.code, createHash('sha256').update(`pin ${i}`).digest()),
+      ).toString()
       cids.push(cid)
       pin.run(cid, 'recursive', `pin-${i}`, 'pinned', 1000 + i, now, now)
       rep.run(cid, 'local', 'verified', now, now)
@@ -140,27 +153,49 @@ async function indexBench(dir: string, n: number): Promise<string> {
   db.close()
   const delays = monitorEventLoopDelay({ resolution: 1 })
   const times: number[] = []
-  let maxDelay = 0
   let size = 0
-  for (let i = 0; i < 3; i++) {
-    delays.reset()
-    delays.enable()
-    const r = await publishPinIndex(home, { backends: [{ name: 'local', type: 'local', state: 'running', usable: true, status: 'healthy', latencyMs: 0.2, freeBytes: 1e12, checkedAt: now }], policy: { min_replicas: 1 } })
-    delays.disable()
-    times.push(r.ms / 1000)
-    maxDelay = Math.max(maxDelay, delays.max / 1e6)
-    size = readFileSync(r.path).length
+  const context = {
+    backends: [
+      {
+        name: 'local',
+        type: 'local',
+        state: 'running',
+        usable: true,
+        status: 'healthy',
+        latencyMs: 0.2,
+        freeBytes: 1e12,
+        checkedAt: now,
+      },
+    ],
+    policy: { min_replicas: 1 },
   }
+  // as the daemon does: one publisher, its two worker threads kept between publishes
+  const publisher = new PinIndexPublisher(home, {
+    context: () => context,
+    onPublished: (r) => {
+      times.push(r.ms / 1000)
+      size = statSync(r.path).size
+    },
+  })
+  delays.enable()
+  for (let i = 0; i < 4; i++) await publisher.flush()
+  delays.disable()
+  await publisher.close()
+  const maxDelay = delays.max / 1e6
+  const first = times.shift()!
   times.sort((a, b) => a - b)
   const pick = () => cids[Math.floor(Math.random() * cids.length)]!
-  const cliInspect = sample(5, () => timeCommand(`node ${BIN} --data-dir ${home} route inspect ${pick()} > /dev/null`))
+  const cliInspect = sample(5, () =>
+    timeCommand(`node ${BIN} --data-dir ${home} route inspect ${pick()} > /dev/null`),
+  )
   const floor = sample(5, () => timeCommand('node -e 0'))
   const version = sample(5, () => timeCommand(`node ${BIN} --version`))
   const reader = new RouteReader({ dataDir: home })
   await reader.inspect(pick())
   const lookups = 10_000
-  const hot = cids.slice(0, 20_000) // warm cache: 64 row groups of 4096 rows hold them
-  for (const c of hot) if (Math.random() < 0.01) await reader.inspect(c)
+  // warm cache: CIDs from the first 16 row groups (the reader caches 64)
+  const hot = [...cids].sort().slice(0, 16 * 4096)
+  for (let i = 0; i < hot.length; i += 1000) await reader.inspect(hot[i]!)
   const started = performance.now()
   for (let i = 0; i < lookups; i++) await reader.inspect(hot[Math.floor(Math.random() * hot.length)]!)
   const perLookupUs = ((performance.now() - started) * 1000) / lookups
@@ -174,11 +209,18 @@ async function indexBench(dir: string, n: number): Promise<string> {
     table(
       ['measure', 'value'],
       [
-        ['publish (worker thread), median of 3', fmt(times[1]!)],
-        ['largest event-loop stall of the calling thread during publishes', `${maxDelay.toFixed(1)} ms`],
+        ['publish, first (worker threads starting)', fmt(first)],
+        ['publish, steady state, median of 3', `${fmt(times[1]!)} (goal < 5 s)`],
+        [
+          'largest event-loop stall of the calling (API) thread during the 4 publishes',
+          `${maxDelay.toFixed(1)} ms`,
+        ],
         ['file size', `${(size / 2 ** 20).toFixed(1)} MiB`],
         ['`node -e 0` (floor)', fmt(floor.median)],
-        ['`ipfs-kit --version`', `${fmt(version.median)} (${(version.median / floor.median).toFixed(2)}x the floor; goal <= 3x)`],
+        [
+          '`ipfs-kit --version`',
+          `${fmt(version.median)} (${(version.median / floor.median).toFixed(2)}x the floor; goal <= 3x)`,
+        ],
         ['`ipfs-kit route inspect <cid>` end to end', `${fmt(cliInspect.median)} (goal <= 0.4 s)`],
         ['RouteReader.inspect, cold (footer + one row group)', `${coldMs.toFixed(1)} ms`],
         ['RouteReader.inspect, warm cache', `${perLookupUs.toFixed(1)} µs per lookup`],

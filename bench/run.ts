@@ -1,25 +1,45 @@
-// Every benchmark, side by side in one run: `npm run bench`. Results go to stdout and bench/results/latest.md.
-// BENCH_SIZE_MB (default 256), BENCH_RUNS (5), BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000).
+// Every benchmark, side by side in one run: `npm run bench`. Results go to stdout and bench/results/latest.md;
+// bench/README.md says what each row measures. BENCH_ONLY=content|daemon, BENCH_SIZE_MB (default 256),
+// BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default the OS temp dir),
+// BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000).
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
-import { machine } from './lib.ts'
+import { loadavg, machineReport } from './lib.ts'
 
-const env = (k: string, d: number) => Number(process.env[k] ?? d)
-const dir = mkdtempSync(join(tmpdir(), 'ipfs-kit-bench-'))
+const env = (k: string, d: number) => {
+  const n = Number(process.env[k] ?? d)
+  if (!(n > 0)) throw new Error(`${k} must be a positive number, not ${process.env[k]}`)
+  return n
+}
+const runs = Math.round(env('BENCH_RUNS', 5))
+const sizeMb = env('BENCH_SIZE_MB', 256)
+const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'ipfs-kit-bench-'))
 try {
   const sections = [
     `## Run of ${new Date().toISOString()}`,
     '',
-    `Machine: ${machine()}`,
+    `Command: \`npm run bench\` (BENCH_SIZE_MB=${sizeMb}, BENCH_RUNS=${runs}${process.env.BENCH_ONLY ? `, BENCH_ONLY=${process.env.BENCH_ONLY}` : ''})`,
     '',
-    await contentBench(dir, env('BENCH_SIZE_MB', 256), env('BENCH_RUNS', 5)),
+    '### Machine',
     '',
-    await daemonBench(dir, env('BENCH_HTTP_SECONDS', 10), env('BENCH_PINS', 2000), env('BENCH_INDEX_PINS', 1_000_000)),
+    ...machineReport(dir),
+    '',
+    process.env.BENCH_ONLY === 'daemon' ? '' : await contentBench(dir, sizeMb, runs),
+    '',
+    process.env.BENCH_ONLY === 'content'
+      ? ''
+      : await daemonBench(
+          dir,
+          env('BENCH_HTTP_SECONDS', 10),
+          env('BENCH_PINS', 2000),
+          env('BENCH_INDEX_PINS', 1_000_000),
+        ),
   ]
+  sections.push('', `Load average (1, 5, 15 min) at the end: ${loadavg()}`)
   const report = sections.join('\n')
   console.log(report)
   const results = new URL('./results/', import.meta.url).pathname

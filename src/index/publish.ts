@@ -1,57 +1,14 @@
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { IpfsKitError } from '../errors.ts'
+import type { PublishReply, PublishRequest } from './publish-worker.ts'
 
 export interface PublishResult {
+  /** Rows written: one per (pin, backend), and one for each pin with no replica. */
   rows: number
   pins: number
+  /** Time spent in the worker, reading state.db and writing the file. */
   ms: number
   path: string
-}
-
-/**
- * A worker thread that writes the pin index, so that building a million-row parquet file never
- * blocks the daemon's event loop. Under tsx (tests run from source) the worker is the .ts file.
- */
-class PublishWorker {
-  private readonly worker: Worker
-  private seq = 0
-
-  constructor() {
-    const fromSource = import.meta.url.endsWith('.ts')
-    if (fromSource) {
-      // tsx's loader does not reach a worker's entry module on Node 20: register it inside the worker
-      const entry = new URL('./publish-worker.ts', import.meta.url).href
-      const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
-      this.worker = new Worker(boot, { eval: true })
-    } else {
-      this.worker = new Worker(new URL('./publish-worker.js', import.meta.url))
-    }
-    this.worker.unref()
-  }
-
-  publish(dataDir: string, context: IndexContext = {}): Promise<PublishResult> {
-    const seq = ++this.seq
-    return new Promise((resolve, reject) => {
-      const onMessage = (msg: ({ ok: true } & PublishResult) | { ok: false; error: string }) => {
-        this.worker.off('error', onError)
-        if (msg.ok) resolve({ rows: msg.rows, pins: msg.pins, ms: msg.ms, path: msg.path })
-        else reject(new IpfsKitError('ERR_INDEX', `publishing the pin index failed: ${msg.error}`))
-      }
-      const onError = (err: Error) => {
-        this.worker.off('message', onMessage)
-        reject(err)
-      }
-      this.worker.once('message', onMessage)
-      this.worker.once('error', onError)
-      this.worker.postMessage({ dataDir, seq, context })
-    })
-  }
-
-  close(): Promise<number> {
-    return this.worker.terminate()
-  }
 }
 
 /**
@@ -60,9 +17,87 @@ class PublishWorker {
  */
 export type IndexContext = Record<string, unknown>
 
-/** Publishes `<data>/index/pins.parquet` once (in a short-lived worker thread). */
+/** A publish that failed in the worker: state.db unreadable, disk full, the worker died. */
+export class IndexPublishError extends IpfsKitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_INDEX', `publishing the pin index failed: ${message}`, options)
+  }
+}
+
+/**
+ * Starts `src/index/<name>` in a worker thread: the compiled .js, or the .ts source when this
+ * module itself runs from source under tsx (tests, benchmarks).
+ */
+export function startWorker(name: string, workerData?: unknown): Worker {
+  if (import.meta.url.endsWith('.ts')) {
+    // tsx's hooks do not reach a worker's entry module on Node 20 (execArgv ['--import', 'tsx']
+    // registers them too late for it), so the worker registers them itself, then imports the entry
+    const entry = new URL(`./${name}.ts`, import.meta.url).href
+    const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
+    return new Worker(boot, { eval: true, workerData })
+  }
+  return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData })
+}
+
+/** Numbers the temp files of this process's publishes, which may run side by side. */
+let publishSeq = 0
+
+/**
+ * A worker thread that writes the pin index, so that building a million-row parquet file never
+ * blocks the caller's event loop. One publish at a time; it keeps the process alive only while
+ * a publish is in flight. After the thread dies, every publish fails: start a new one.
+ */
+class PublishWorker {
+  private readonly worker: Worker
+  private pending: { resolve: (r: PublishResult) => void; reject: (e: Error) => void } | undefined
+  private dead: Error | undefined
+
+  constructor() {
+    this.worker = startWorker('publish-worker')
+    this.worker.unref()
+    this.worker.on('message', (msg: PublishReply) => {
+      const p = this.settle()
+      if (msg.ok) p?.resolve({ rows: msg.rows, pins: msg.pins, ms: msg.ms, path: msg.path })
+      else p?.reject(new IndexPublishError(msg.error))
+    })
+    this.worker.on('error', (err) => this.die(new IndexPublishError(err.message, { cause: err })))
+    this.worker.on('exit', (code) => this.die(new IndexPublishError(`the worker exited (code ${code})`)))
+  }
+
+  get alive(): boolean {
+    return this.dead == null
+  }
+
+  publish(dataDir: string, context: IndexContext): Promise<PublishResult> {
+    if (this.dead != null) return Promise.reject(this.dead)
+    if (this.pending != null) return Promise.reject(new IndexPublishError('a publish is already running'))
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject }
+      this.worker.ref()
+      const req: PublishRequest = { dataDir, seq: ++publishSeq, context }
+      this.worker.postMessage(req)
+    })
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate()
+  }
+
+  private settle() {
+    const p = this.pending
+    this.pending = undefined
+    this.worker.unref()
+    return p
+  }
+
+  private die(err: Error): void {
+    this.dead ??= err
+    this.settle()?.reject(err)
+  }
+}
+
+/** Publishes `<data>/index/pins.parquet` once, in a short-lived worker thread. */
 export async function publishPinIndex(dataDir: string, context: IndexContext = {}): Promise<PublishResult> {
-  mkdirSync(join(dataDir, 'index'), { recursive: true })
   const worker = new PublishWorker()
   try {
     return await worker.publish(dataDir, context)
@@ -77,12 +112,15 @@ export interface PublisherOptions {
   /** Called at each publish for the metadata to store beside the rows. */
   context?: () => IndexContext
   onPublished?: (r: PublishResult) => void
+  /** Failed publishes are reported here (and retried at the next change), never thrown. */
   onError?: (err: unknown) => void
 }
 
 /**
- * Keeps the pin index fresh: schedule() after every change publishes within about a second,
- * with at most one publish in flight; a change during a publish triggers one more after it.
+ * Keeps the pin index fresh. schedule() after every change: the first change of a burst starts a
+ * timer of debounceMs, and one publish then covers the whole burst. At most one publish runs at a
+ * time; a change while it runs (it may have read the database before) triggers one more after
+ * it. So the index reflects a change within debounceMs plus at most two publish times.
  */
 export class PinIndexPublisher {
   private readonly dataDir: string
@@ -98,7 +136,6 @@ export class PinIndexPublisher {
     this.dataDir = dataDir
     this.debounceMs = opts.debounceMs ?? 250
     this.opts = opts
-    mkdirSync(join(dataDir, 'index'), { recursive: true })
   }
 
   /** Notes a change; the index is republished shortly. */
@@ -108,27 +145,41 @@ export class PinIndexPublisher {
     if (this.timer != null || this.inflight != null) return
     this.timer = setTimeout(() => {
       this.timer = undefined
-      void this.run()
+      void this.start()
     }, this.debounceMs)
   }
 
-  /** Publishes now (after any publish in flight) and resolves when the file is in place. */
+  /** Publishes now, reflecting every change made before the call, and resolves when it is done. */
   async flush(): Promise<void> {
     if (this.closed) return
+    // a publish already running may have read the database before the caller's change
+    if (this.inflight != null) await this.inflight
+    // ...but one started since (by another flush) has not
+    await (this.inflight ?? this.start())
+  }
+
+  /** Waits for a publish in flight, then stops the worker; later calls do nothing. */
+  async close(): Promise<void> {
+    this.closed = true
     if (this.timer != null) clearTimeout(this.timer)
     this.timer = undefined
     await this.inflight
-    this.dirty = true
-    await this.run()
+    await this.worker?.close()
+    this.worker = undefined
   }
 
-  private run(): Promise<void> {
+  private start(): Promise<void> {
     if (this.inflight != null) return this.inflight
+    if (this.timer != null) clearTimeout(this.timer)
+    this.timer = undefined
     this.dirty = false
-    this.worker ??= new PublishWorker()
+    if (this.worker == null || !this.worker.alive) {
+      void this.worker?.close()
+      this.worker = new PublishWorker()
+    }
     const worker = this.worker
-    this.inflight = worker
-      .publish(this.dataDir, this.opts.context?.() ?? {})
+    this.inflight = Promise.resolve()
+      .then(() => worker.publish(this.dataDir, this.opts.context?.() ?? {}))
       .then(
         (r) => this.opts.onPublished?.(r),
         (err: unknown) => this.opts.onError?.(err),
@@ -138,14 +189,5 @@ export class PinIndexPublisher {
         if (this.dirty) this.schedule()
       })
     return this.inflight
-  }
-
-  async close(): Promise<void> {
-    this.closed = true
-    if (this.timer != null) clearTimeout(this.timer)
-    this.timer = undefined
-    await this.inflight
-    await this.worker?.close()
-    this.worker = undefined
   }
 }
