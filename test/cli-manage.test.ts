@@ -146,14 +146,41 @@ describe('the management CLI against a real daemon', () => {
     assert.match(flag.stderr, /Did you mean --status\?/)
   })
 
-  it('every command has --help with an example or usage', async () => {
-    for (const args of [
-      ['ipfs', 'add'],
-      ['pin', 'add'],
-      ['route', 'inspect'],
-      ['daemon', 'start'],
-      ['config', 'set'],
-    ]) {
+  it('a wrong token is refused with one clear line', async () => {
+    const { copyFileSync, writeFileSync: write } = await import('node:fs')
+    const tokenFile = join(home, 'api-token')
+    copyFileSync(tokenFile, `${tokenFile}.good`)
+    try {
+      write(tokenFile, `${'0'.repeat(64)}\n`)
+      const r = await run(['pin', 'add', cid], { home })
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, /^Error: the bearer token is wrong/)
+      assert.equal(r.stderr.trim().split('\n').length, 1)
+    } finally {
+      copyFileSync(`${tokenFile}.good`, tokenFile)
+    }
+  })
+
+  it('ipfs id prints a stable peer ID, and --json the same facts', async () => {
+    const human = JSON.parse(text(await run(['ipfs', 'id'], { home })))
+    const json = parsed(await run(['--json', 'ipfs', 'id'], { home }))
+    assert.equal(human.ID, json.ID)
+    assert.match(json.ID, /^12D3KooW/)
+    assert.ok(json.Addresses.every((a: string) => a.endsWith(`/p2p/${json.ID}`)))
+  })
+
+  it('every command has --help with an example', async () => {
+    const { buildProgram } = await import('../src/cli/main.ts')
+    const paths: string[][] = []
+    const walk = (cmd: import('commander').Command, prefix: string[]) => {
+      for (const sub of cmd.commands) {
+        if (sub.commands.length > 0) walk(sub, [...prefix, sub.name()])
+        else paths.push([...prefix, sub.name()])
+      }
+    }
+    walk(buildProgram(), [])
+    assert.ok(paths.length >= 30, `${paths.length} commands`)
+    for (const args of paths) {
       const r = await run([...args, '--help'], { home })
       assert.equal(r.code, 0)
       assert.match(text(r), /Usage: ipfs-kit/)

@@ -39,6 +39,26 @@ describe('DaemonClient against a real daemon', () => {
     assert.equal((await c.pins()).count, 0)
   })
 
+  it('streams events and reads the health history and OpenAPI document', async () => {
+    const c = new DaemonClient({ dataDir: home })
+    const abort = new AbortController()
+    const seen: string[] = []
+    const listening = (async () => {
+      for await (const e of c.events(abort.signal)) {
+        seen.push(e.type)
+        if (e.type === 'pin') abort.abort()
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 200))
+    await c.pin(cid, { name: 'evented' })
+    await listening
+    assert.ok(seen.includes('pin'))
+    const history = await c.healthHistory('local')
+    assert.ok(history.history.length >= 1)
+    assert.ok((await c.openapi()).paths != null)
+    await c.unpin(cid)
+  })
+
   it('turns error answers into errors with the stable code and status', async () => {
     const c = new DaemonClient({ dataDir: home })
     await assert.rejects(c.getPin('nope'), (err: unknown) => {

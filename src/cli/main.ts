@@ -37,7 +37,23 @@ export function buildProgram(): Command {
   registerDemo(program)
   registerCompletion(program)
   registerRepo(program)
+  addExamples(program)
   return program
+}
+
+/** Every runnable command without an example of its own gets one built from its usage line. */
+function addExamples(root: Command): void {
+  for (const cmd of allCommands(root)) {
+    if (cmd.commands.length > 0 || cmd.name() === 'help') continue
+    // addHelpText('after', ...) registers an 'afterHelp' listener: every one of ours is an example
+    if ((cmd as unknown as import('node:events').EventEmitter).listenerCount('afterHelp') > 0) continue
+    const path: string[] = []
+    for (let c: Command | null = cmd; c != null && c !== root; c = c.parent) path.unshift(c.name())
+    const args = cmd.registeredArguments
+      .map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`))
+      .join(' ')
+    cmd.addHelpText('after', `\nExample:\n  ipfs-kit ${path.join(' ')}${args ? ` ${args}` : ''}`)
+  }
 }
 
 /** Runs the CLI and exits with 0 on success, 1 on failure, 2 on bad usage or input. */

@@ -118,6 +118,46 @@ export class DaemonClient {
   metrics(): Promise<string> {
     return this.request('GET', '/metrics', undefined, 'text')
   }
+  healthHistory(name: string): Promise<{ name: string; history: Json[] }> {
+    return this.request('GET', `/backends/${encodeURIComponent(name)}/health/history`)
+  }
+  openapi(): Promise<Json> {
+    return this.request('GET', '/openapi.json')
+  }
+
+  /** The daemon's Server-Sent Events (health, backend, pin, replica, replication, index) until `signal` aborts. */
+  async *events(signal?: AbortSignal): AsyncGenerator<Json & { type: string }> {
+    if (this.url == null) throw new DaemonUnavailableError(`no ${this.dataDir ?? '<data>'}/api file`)
+    let res: Response
+    try {
+      res = await fetch(`${this.url}/events`, { signal })
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') return
+      throw new DaemonUnavailableError(`nothing answers at ${this.url}`, { cause: err })
+    }
+    if (res.body == null) return
+    const decoder = new TextDecoder()
+    let buffer = ''
+    try {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let end = buffer.indexOf('\n\n')
+        while (end !== -1) {
+          const data = buffer
+            .slice(0, end)
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n')
+          buffer = buffer.slice(end + 2)
+          if (data !== '') yield JSON.parse(data) as Json & { type: string }
+          end = buffer.indexOf('\n\n')
+        }
+      }
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') throw err
+    }
+  }
 
   private authHeader(): string | undefined {
     if (this.token == null && this.dataDir != null) this.token = readFile(join(this.dataDir, 'api-token'))
