@@ -33,7 +33,7 @@ describe('DaemonClient against a real daemon', () => {
     assert.equal(pinned.requestid, cid)
     await c.sync({ wait: true })
     const got = await c.getPin(cid)
-    assert.equal(got.status, 'pinned')
+    assert.equal(got.status, 'pinned', JSON.stringify(got.info))
     assert.equal((await c.pins({ status: 'pinned' })).count, 1)
     await c.unpin(cid)
     assert.equal((await c.pins()).count, 0)

@@ -53,7 +53,8 @@ export class Reconciler {
   private readonly policyDefault: () => ReplicationPolicy
   private readonly fetcher: Fetcher
   private running: Promise<SyncReport> | undefined
-  private again = false
+  private next: Promise<SyncReport> | undefined
+  private verifyNext = false
   private timer: NodeJS.Timeout | undefined
   private soon: NodeJS.Timeout | undefined
   last: SyncReport | undefined
@@ -78,20 +79,29 @@ export class Reconciler {
     return this.running != null
   }
 
-  /** Runs a sync now; if one is running, one more runs after it (and this resolves with that one). */
+  /**
+   * Runs a sync now; while one is running, every caller shares the single next run, which starts
+   * when the current one ends (so a caller always gets a pass that began after its request).
+   */
   sync(opts: { verify?: boolean } = {}): Promise<SyncReport> {
-    if (this.running != null) {
-      this.again = true
-      return this.running.then(() => this.sync(opts))
-    }
-    this.running = this.run(opts.verify === true).finally(() => {
-      this.running = undefined
-      if (this.again) {
-        this.again = false
-        void this.sync()
-      }
+    if (opts.verify === true) this.verifyNext = true
+    if (this.running == null) return this.start()
+    this.next ??= this.running.then(
+      () => this.start(),
+      () => this.start(),
+    )
+    return this.next
+  }
+
+  private start(): Promise<SyncReport> {
+    this.next = undefined
+    const verify = this.verifyNext
+    this.verifyNext = false
+    const run = this.run(verify).finally(() => {
+      if (this.running === run) this.running = undefined
     })
-    return this.running
+    this.running = run
+    return run
   }
 
   /** Asks for a sync shortly (debounced), e.g. after a pin is added or a backend's health changed. */
@@ -119,7 +129,7 @@ export class Reconciler {
 
   /** Waits for a sync in flight to finish (for a graceful stop). */
   async drain(): Promise<void> {
-    this.again = false
+    await this.next?.catch(() => {})
     await this.running?.catch(() => {})
   }
 
