@@ -24,7 +24,16 @@ interface ActivePack {
   id: number
   fd: number
   size: number
+  /** Bytes written since the last background flush was started. */
+  unflushed: number
+  flushing: boolean
 }
+
+/**
+ * Start writing dirty pages back while the add goes on, every this many bytes: the final fdatasync
+ * then finds little left to do (256 MiB add: the final flush was 113-122 ms of pure waiting).
+ */
+const BACKGROUND_FLUSH_BYTES = 32 << 20
 
 /**
  * The local blockstore: blocks are appended to pack files (one active pack per process, so many
@@ -79,6 +88,17 @@ export class PackStore implements Blockstore {
     pack.size += recordBytes
     const { bytesWritten } = await writevAsync(pack.fd, [header, cid.bytes, bytes], offset)
     if (bytesWritten !== recordBytes) throw new RepoError(`short write to pack ${pack.id}: disk full?`)
+    pack.unflushed += recordBytes
+    if (pack.unflushed >= BACKGROUND_FLUSH_BYTES && !pack.flushing) {
+      // an optimisation only: durability still comes from the fdatasync in BlockWriter.commit()
+      pack.unflushed = 0
+      pack.flushing = true
+      fdatasyncAsync(pack.fd)
+        .catch(() => {})
+        .finally(() => {
+          pack.flushing = false
+        })
+    }
     return {
       mh: cid.multihash.bytes,
       cid: cid.bytes,
@@ -104,7 +124,7 @@ export class PackStore implements Blockstore {
     const id = this.index.newPack()
     const fd = openSync(this.packPath(id), 'wx')
     fsyncDir(this.packDir)
-    this.active = { id, fd, size: 0 }
+    this.active = { id, fd, size: 0, unflushed: 0, flushing: false }
     this.writeFds.set(id, fd)
     return this.active
   }

@@ -5,7 +5,7 @@ import { UnixFS } from 'ipfs-unixfs'
 import { type ImportCandidate, type ImportResult, importer, type WritableStorage } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import { PathError } from '../errors.ts'
-import { type Repo, recordLocalPin } from '../repo.ts'
+import type { Repo } from '../repo.ts'
 import { type CidOptions, kuboImporterOptions } from './cid-options.ts'
 
 export interface AddOptions extends CidOptions {
@@ -62,6 +62,8 @@ export async function add(
     const entries = await run(writer)
     await writer.commit()
     if (opts.pin !== false) {
+      // loaded here, not at the top: `ipfs add -n` opens no repo and should not load SQLite and zod
+      const { recordLocalPin } = await import('../repo.ts')
       for (const root of roots(entries)) recordLocalPin(repo, root.cid.toString())
     }
     return entries
