@@ -8,10 +8,18 @@ export class Progress {
   private last = 0
   private readonly started = Date.now()
 
-  constructor(label: string, total: number, enabled = process.stderr.isTTY === true) {
+  private readonly unit: (n: number) => string
+
+  constructor(
+    label: string,
+    total: number,
+    enabled = process.stderr.isTTY === true,
+    unit: (n: number) => string = humanBytes,
+  ) {
     this.label = label
     this.total = total
     this.enabled = enabled
+    this.unit = unit
   }
 
   update(done: number): void {
@@ -24,8 +32,14 @@ export class Progress {
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.')
     const rate = done / Math.max(0.001, (now - this.started) / 1000)
     process.stderr.write(
-      `\r${this.label} [${bar}] ${humanBytes(done)} / ${humanBytes(this.total)} ${humanBytes(rate)}/s `,
+      `\r${this.label} [${bar}] ${this.unit(done)} / ${this.unit(this.total)} ${this.unit(Math.round(rate))}/s `,
     )
+  }
+
+  /** Draws the bar full (the work is known to be complete). */
+  complete(): void {
+    this.last = 0
+    this.update(this.total)
   }
 
   done(): void {

@@ -8,7 +8,8 @@ export type DaemonEvent =
   | { type: 'replica'; cid: string; backend: string; state: string; error?: string }
   | {
       type: 'replication'
-      phase: 'started' | 'finished'
+      phase: 'started' | 'progress' | 'finished'
+      done?: number
       pins: number
       copied?: number
       failed?: number

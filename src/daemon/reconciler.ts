@@ -166,8 +166,14 @@ export class Reconciler {
     const report: SyncReport = { startedAt, ms: 0, pins: 0, copied: 0, verified: 0, failed: 0, removed: 0 }
     const pins = this.repo.pins.list()
     this.events.emit({ type: 'replication', phase: 'started', pins: pins.length })
+    let lastProgress = Date.now()
     for (const pin of pins) {
       report.pins++
+      if (Date.now() - lastProgress >= 200) {
+        // at most five a second, so a million-pin pass does not flood /events
+        lastProgress = Date.now()
+        this.events.emit({ type: 'replication', phase: 'progress', pins: pins.length, done: report.pins - 1 })
+      }
       try {
         await this.reconcile(pin, verify, report)
       } catch (err) {

@@ -195,10 +195,12 @@ export function registerManage(program: Command): void {
     .option('--wait', 'wait until it completes and print the report')
     .option('--verify', 're-read and re-hash every replica')
     .action(async (flags: { wait?: boolean; verify?: boolean }, cmd: Command) => {
-      const r = await (await daemonClient(cmd)).sync({
-        wait: flags.wait === true,
-        verify: flags.verify === true,
-      })
+      const client = await daemonClient(cmd)
+      const stopBar =
+        flags.wait && process.stderr.isTTY && !globals(cmd).json ? await syncProgress(client) : undefined
+      const r = await client
+        .sync({ wait: flags.wait === true, verify: flags.verify === true })
+        .finally(() => stopBar?.())
       if (globals(cmd).json) return outJson(r)
       if (!flags.wait) return out('sync started')
       const rep = r.report as Row
@@ -206,4 +208,26 @@ export function registerManage(program: Command): void {
         `synced ${String(rep.pins)} pins in ${String(rep.ms)} ms: ${String(rep.copied)} copied, ${String(rep.verified)} verified, ${String(rep.failed)} failed, ${String(rep.removed)} removed`,
       )
     })
+}
+
+/** Draws a progress bar on stderr from the daemon's replication events until the returned stop(). */
+async function syncProgress(
+  client: import('../../client/daemon-client.ts').DaemonClient,
+): Promise<() => void> {
+  const { Progress } = await import('../progress.ts')
+  const abort = new AbortController()
+  let bar: InstanceType<typeof Progress> | undefined
+  void (async () => {
+    for await (const e of client.events(abort.signal)) {
+      if (e.type !== 'replication') continue
+      const pins = Number(e.pins)
+      if (e.phase === 'started' || bar == null) bar = new Progress('syncing', pins, true, (n) => `${n} pins`)
+      bar.update(e.phase === 'finished' ? pins : Number(e.done ?? 0))
+    }
+  })().catch(() => {})
+  return () => {
+    abort.abort()
+    bar?.complete()
+    bar?.done()
+  }
 }
