@@ -20,7 +20,7 @@ import { CarBlockIterator } from '@ipld/car'
 import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { blockKey, matchesCid } from '../blockstore/hashing.ts'
-import { links } from '../content/links.ts'
+import { links, walkDag } from '../content/links.ts'
 import { fsyncDir } from '../fs-utils.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, VerifyResult } from './types.ts'
 
@@ -157,16 +157,17 @@ export async function verifyCar(source: AsyncIterable<Uint8Array>, root: CID): P
   } catch (err) {
     return { ok: false, blocks, bytes, error: `unreadable CAR: ${(err as Error).message}` }
   }
-  const seen = new Set<string>()
-  const stack: CID[] = [root]
-  while (stack.length > 0) {
-    const cid = stack.pop()!
-    const key = blockKey(cid)
-    if (seen.has(key)) continue
-    seen.add(key)
-    const children = linksOf.get(key)
-    if (children == null) return { ok: false, blocks, bytes, error: `block ${cid} is missing` }
-    stack.push(...children)
+  try {
+    const childrenOf = (cid: CID): CID[] => {
+      const children = linksOf.get(blockKey(cid))
+      if (children == null) throw new Error(`block ${cid} is missing`)
+      return children
+    }
+    for (const _ of walkDag(root, childrenOf)) {
+      // walking is the check
+    }
+  } catch (err) {
+    return { ok: false, blocks, bytes, error: (err as Error).message }
   }
   return { ok: true, blocks, bytes }
 }

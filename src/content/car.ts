@@ -5,7 +5,7 @@ import { blockKey, matchesCid } from '../blockstore/hashing.ts'
 import { InvalidCarError, IpfsKitError } from '../errors.ts'
 import { type Repo, recordLocalPin } from '../repo.ts'
 import { type ReadOptions, readBlock } from './export.ts'
-import { links } from './links.ts'
+import { links, readDag, walkDag } from './links.ts'
 
 /**
  * Streams a CARv1 of the whole DAG under `root` (`ipfs dag export`), blocks in DAG order, each once.
@@ -19,18 +19,7 @@ export function exportCar(
   const { writer, out } = CarWriter.create([root])
   const feed = (async () => {
     try {
-      const seen = new Set<string>()
-      const stack: CID[] = [root]
-      while (stack.length > 0) {
-        const cid = stack.pop()!
-        const key = blockKey(cid)
-        if (seen.has(key)) continue
-        seen.add(key)
-        const bytes = await readBlock(store, cid, opts)
-        await writer.put({ cid, bytes })
-        const children = links(cid, bytes)
-        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!)
-      }
+      for await (const block of readDag(root, (cid) => readBlock(store, cid, opts))) await writer.put(block)
     } finally {
       await writer.close()
     }
@@ -97,19 +86,13 @@ export async function importCar(
 
 /** Fails unless every block under `root` is stored already or arrived in this import. */
 function assertComplete(repo: Repo, linksOf: Map<string, CID[]>, root: CID): void {
-  const seen = new Set<string>()
-  const stack: CID[] = [root]
-  while (stack.length > 0) {
-    const cid = stack.pop()!
-    const key = blockKey(cid)
-    if (seen.has(key)) continue
-    seen.add(key)
-    const arrived = linksOf.get(key)
-    if (arrived != null) stack.push(...arrived)
-    else if (repo.blocks.has(cid)) stack.push(...links(cid, repo.blocks.read(cid)))
-    else
-      throw new InvalidCarError(
-        `the CAR does not hold the whole DAG of root ${root}: block ${cid} is missing`,
-      )
+  const childrenOf = (cid: CID): CID[] => {
+    const arrived = linksOf.get(blockKey(cid))
+    if (arrived != null) return arrived
+    if (repo.blocks.has(cid)) return links(cid, repo.blocks.read(cid))
+    throw new InvalidCarError(`the CAR does not hold the whole DAG of root ${root}: block ${cid} is missing`)
+  }
+  for (const _ of walkDag(root, childrenOf)) {
+    // walking is the check
   }
 }

@@ -3,10 +3,9 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, symlinkSy
 import { dirname, join } from 'node:path'
 import { type ExporterOptions, exporter, type ReadableStorage, type UnixFSEntry } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
-import { blockKey } from '../blockstore/hashing.ts'
 import { InvalidInputError, IpfsKitError, PathError } from '../errors.ts'
 import { parseIpfsPath } from './cid.ts'
-import { links } from './links.ts'
+import { readDag } from './links.ts'
 
 export interface ReadOptions {
   signal?: AbortSignal
@@ -99,18 +98,7 @@ export async function* walkBlocks(
   root: CID,
   opts: ReadOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const seen = new Set<string>()
-  const stack: CID[] = [root]
-  while (stack.length > 0) {
-    const cid = stack.pop()!
-    const key = blockKey(cid)
-    if (seen.has(key)) continue
-    seen.add(key)
-    const bytes = await readBlock(store, cid, opts)
-    yield bytes
-    const children = links(cid, bytes)
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!)
-  }
+  for await (const { bytes } of readDag(root, (cid) => readBlock(store, cid, opts))) yield bytes
 }
 
 /** Reads one whole block from any ReadableStorage. */
