@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { run, tempDir } from './helpers/cli.ts'
+import { run, suiteTempDir, tempDir } from './helpers/cli.ts'
 import { sha256File, writeRandomFile, writeTree } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20
@@ -100,11 +100,7 @@ describe('ipfs add / cat / get round trips', () => {
 })
 
 describe('CAR export and import', () => {
-  let tmp: ReturnType<typeof tempDir>
-  before(() => {
-    tmp = tempDir()
-  })
-  after(() => tmp.cleanup())
+  const tmp = suiteTempDir()
 
   it('a DAG exported as CAR and imported into a fresh data directory has identical CIDs and bytes', async () => {
     const a = join(tmp.dir, 'a')

@@ -4,17 +4,13 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { BIN, run, tempDir } from './helpers/cli.ts'
+import { BIN, run, serveNode, suiteTempDir, tempDir } from './helpers/cli.ts'
 import { writeRandomFile } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20
 
 describe('kill -9 during ipfs add', () => {
-  let tmp: ReturnType<typeof tempDir>
-  before(() => {
-    tmp = tempDir()
-  })
-  after(() => tmp.cleanup())
+  const tmp = suiteTempDir()
 
   it('leaves every stored block intact and every acknowledged add complete', async () => {
     const home = join(tmp.dir, 'home')
@@ -62,11 +58,7 @@ describe('kill -9 during ipfs add', () => {
 })
 
 describe('two nodes over bitswap', () => {
-  let tmp: ReturnType<typeof tempDir>
-  before(() => {
-    tmp = tempDir()
-  })
-  after(() => tmp.cleanup())
+  const tmp = suiteTempDir()
 
   it('fetches content from a peer with --peer, and times out cleanly on a block nobody has', async () => {
     const a = join(tmp.dir, 'a')
@@ -74,20 +66,9 @@ describe('two nodes over bitswap', () => {
     const file = join(tmp.dir, 'shared.bin')
     writeRandomFile(file, 3 * MiB, 'bitswap')
     const cid = (await run(['ipfs', 'add', '-Q', file], { home: a })).stdout.toString().trim()
-    const server = spawn(process.execPath, [BIN, 'ipfs', 'serve', '--listen', '/ip4/127.0.0.1/tcp/0'], {
-      env: { ...process.env, IPFS_KIT_HOME: a },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const server = await serveNode(a)
     try {
-      const addr = await new Promise<string>((resolve, reject) => {
-        let buf = ''
-        server.stdout.on('data', (d: Buffer) => {
-          buf += d.toString()
-          const line = buf.split('\n').find((l) => l.startsWith('/ip4/127.0.0.1/tcp/'))
-          if (line != null) resolve(line.trim())
-        })
-        server.once('close', (code) => reject(new Error(`serve exited with ${code}`)))
-      })
+      const addr = server.addr
       assert.match(addr, /\/p2p\/12D3Koo/)
       const out = join(tmp.dir, 'fetched.bin')
       const got = await run(['ipfs', 'get', cid, '--peer', addr, '-o', out], { home: b })
@@ -104,8 +85,7 @@ describe('two nodes over bitswap', () => {
       assert.match(r.stderr, /timed out after 1500 ms fetching/)
       assert.ok(Date.now() - started < 30_000, 'a missing block must time out, not hang')
     } finally {
-      server.kill('SIGTERM')
-      await once(server, 'close')
+      await server.stop()
     }
   })
 

@@ -3,18 +3,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
-import { run, tempDir } from './helpers/cli.ts'
+import { run, serveNode, suiteTempDir, tempDir } from './helpers/cli.ts'
 import { json, startDaemon, type TestDaemon, writeConfig } from './helpers/daemon.ts'
 import { writeRandomFile } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20
 
 describe('daemon lifecycle', () => {
-  let tmp: ReturnType<typeof tempDir>
-  before(() => {
-    tmp = tempDir()
-  })
-  after(() => tmp.cleanup())
+  const tmp = suiteTempDir()
 
   it('start, status, a refused second start, restart, stop', async () => {
     const home = join(tmp.dir, 'life')
@@ -233,11 +229,7 @@ describe('daemon API', () => {
 })
 
 describe('replication across backends', () => {
-  let tmp: ReturnType<typeof tempDir>
-  before(() => {
-    tmp = tempDir()
-  })
-  after(() => tmp.cleanup())
+  const tmp = suiteTempDir()
 
   it('keeps min 2 verified replicas: repairs after a lost backend and after a corrupt CAR', async () => {
     const home = join(tmp.dir, 'repl')
@@ -355,26 +347,13 @@ describe('logs', () => {
 describe('queued pins', () => {
   it('fetches a pin no backend holds from a configured peer over bitswap', async () => {
     const tmp = tempDir()
-    const { spawn } = await import('node:child_process')
-    const { BIN } = await import('./helpers/cli.ts')
     const peerHome = join(tmp.dir, 'peer')
     const file = join(tmp.dir, 'remote.bin')
     writeRandomFile(file, 2 * MiB, 'queued')
     const cid = (await run(['ipfs', 'add', '-Q', file], { home: peerHome })).stdout.toString().trim()
-    const server = spawn(process.execPath, [BIN, 'ipfs', 'serve', '--listen', '/ip4/127.0.0.1/tcp/0'], {
-      env: { ...process.env, IPFS_KIT_HOME: peerHome },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
+    const server = await serveNode(peerHome)
     try {
-      const addr = await new Promise<string>((resolve) => {
-        server.stdout.on('data', (d: Buffer) => {
-          const line = d
-            .toString()
-            .split('\n')
-            .find((l) => l.startsWith('/ip4/'))
-          if (line != null) resolve(line.trim())
-        })
-      })
+      const addr = server.addr
       const home = join(tmp.dir, 'daemon')
       writeConfig(home, { node: { listen: ['/ip4/127.0.0.1/tcp/0'], peers: [addr], fetch_timeout_ms: 5000 } })
       const d = await startDaemon(home)
@@ -392,7 +371,7 @@ describe('queued pins', () => {
       const cat = await run(['ipfs', 'cat', cid], { home })
       assert.ok(cat.stdout.equals(readFileSync(file)))
     } finally {
-      server.kill('SIGTERM')
+      await server.stop()
       tmp.cleanup()
     }
   })

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { tempDir } from '../../test/helpers/cli.ts'
+import { suiteTempDir, tempDir } from '../../test/helpers/cli.ts'
 import { BlockCorruptError, BlockNotFoundError, InvalidInputError } from '../errors.ts'
 import { PackStore, verifyAll } from './pack-store.ts'
 
@@ -15,11 +15,7 @@ async function block(text: string): Promise<{ cid: CID; bytes: Uint8Array }> {
 }
 
 describe('PackStore', () => {
-  let tmp: ReturnType<typeof tempDir>
-  before(() => {
-    tmp = tempDir()
-  })
-  after(() => tmp.cleanup())
+  const tmp = suiteTempDir()
 
   it('stores a block on commit and reads it back from another open store (another process)', async () => {
     const root = join(tmp.dir, 'a')

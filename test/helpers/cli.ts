@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before } from 'node:test'
 
 /** The built CLI (npm test builds it first). */
 export const BIN = new URL('../../bin/ipfs-kit.js', import.meta.url).pathname
@@ -41,4 +42,45 @@ export function run(
 export function tempDir(prefix = 'ipfs-kit-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** A temporary directory made before a suite's tests run and removed after them. */
+export function suiteTempDir(): { readonly dir: string } {
+  let made: { dir: string; cleanup: () => void } | undefined
+  before(() => {
+    made = tempDir()
+  })
+  after(() => made?.cleanup())
+  return {
+    get dir() {
+      if (made == null) throw new Error('suiteTempDir() is only usable inside tests')
+      return made.dir
+    },
+  }
+}
+
+/** Runs `ipfs-kit ipfs serve` on an ephemeral loopback port; resolves with its /p2p multiaddr. */
+export async function serveNode(home: string): Promise<{ addr: string; stop: () => Promise<void> }> {
+  const server = spawn(process.execPath, [BIN, 'ipfs', 'serve', '--listen', '/ip4/127.0.0.1/tcp/0'], {
+    env: { ...process.env, IPFS_KIT_HOME: home },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+  const addr = await new Promise<string>((resolve, reject) => {
+    let buf = ''
+    server.stdout.on('data', (d: Buffer) => {
+      buf += d.toString()
+      const line = buf.split('\n').find((l) => l.startsWith('/ip4/127.0.0.1/tcp/'))
+      if (line != null) resolve(line.trim())
+    })
+    server.once('close', (code) => reject(new Error(`ipfs serve exited with ${code}`)))
+  })
+  return {
+    addr,
+    stop: async () => {
+      if (server.exitCode != null) return
+      const closed = new Promise((r) => server.once('close', r))
+      server.kill('SIGTERM')
+      await closed
+    },
+  }
 }
