@@ -84,6 +84,13 @@ export class BusyError extends IpfsKitError {
   }
 }
 
+/** The user stopped the operation (Ctrl-C, SIGTERM); whatever it was writing was removed. */
+export class InterruptedError extends IpfsKitError {
+  constructor(message = 'interrupted: nothing was written') {
+    super('ERR_INTERRUPTED', message)
+  }
+}
+
 function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
 }

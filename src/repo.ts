@@ -33,6 +33,7 @@ export class Repo {
     ensureWritableDir(dir)
     config ??= loadConfig(dir)
     const blocks = PackStore.open(join(dir, 'blocks'))
+    blocks.hashOnRead = config.hash_on_read
     try {
       return new Repo(dir, config, blocks, openStateDb(join(dir, 'state.db')))
     } catch (err) {

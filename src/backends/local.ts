@@ -84,7 +84,7 @@ export class LocalBackend implements Backend {
     let blocks = 0
     let bytes = 0
     try {
-      for await (const block of walkBlocks(this.repo.blocks, root)) {
+      for await (const block of walkBlocks(this.repo.blocks, root, { verify: true })) {
         blocks++
         bytes += block.length
       }

@@ -54,7 +54,7 @@ describe('PackStore', () => {
     await reader.close()
   })
 
-  it('reports a block whose bytes were corrupted on disk and never serves it', async () => {
+  it('finds a block whose bytes were corrupted on disk whenever it verifies: hash_on_read, read(cid, true), repo verify', async () => {
     const root = join(tmp.dir, 'd')
     const store = PackStore.open(root)
     const { cid, bytes } = await block('precious data')
@@ -63,7 +63,13 @@ describe('PackStore', () => {
     const fd = openSync(store.packPath(loc.pack), 'r+')
     writeSync(fd, Buffer.from('X'), 0, 1, loc.offset + 3)
     const reader = PackStore.open(root)
+    // the default, as Kubo's HashOnRead=false: the bytes are served as stored
+    assert.notDeepEqual(Buffer.from(reader.read(cid)), Buffer.from(bytes))
+    assert.throws(() => reader.read(cid, true), BlockCorruptError)
+    await assert.rejects(reader.readAsync(cid, true), BlockCorruptError)
+    reader.hashOnRead = true
     assert.throws(() => reader.read(cid), BlockCorruptError)
+    await assert.rejects(reader.readAsync(cid), BlockCorruptError)
     const results = [...verifyAll(reader)]
     assert.equal(results.filter((r) => !r.ok).length, 1)
     await store.close()

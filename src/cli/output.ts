@@ -1,7 +1,7 @@
 import { IpfsKitError } from '../errors.ts'
 
-/** Exit codes, documented in the README: 0 ok, 1 failed, 2 bad usage or input. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const
+/** Exit codes, documented in the README: 0 ok, 1 failed, 2 bad usage or input, 130 interrupted. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const
 
 /** Writes one line of data to stdout. */
 export function out(line: string): void {
@@ -26,6 +26,7 @@ export function note(line: string): void {
 export function reportError(err: unknown): number {
   if (err instanceof IpfsKitError) {
     note(`Error: ${err.message}`)
+    if (err.code === 'ERR_INTERRUPTED') return EXIT.interrupted
     return err.code === 'ERR_INVALID_INPUT' || err.code === 'ERR_INVALID_CID' ? EXIT.usage : EXIT.failed
   }
   const e = err as NodeJS.ErrnoException

@@ -54,6 +54,8 @@ export const ConfigSchema = z
     max_log_size: size.default(100_000_000),
     /** Rotated log files kept per log, besides the current one. */
     log_files_kept: z.number().int().min(1).max(100).default(5),
+    /** Re-hash every block read from the local blockstore (Kubo's Datastore.HashOnRead; default off, as Kubo). */
+    hash_on_read: z.boolean().default(false),
     /** Storage backends besides the always-present `local` one. */
     backends: z.array(backendEntry).default([]),
     /** The policy of a pin that does not set its own. */
@@ -85,6 +87,7 @@ const ENV_KEYS = [
   'replication_sync_interval',
   'max_log_size',
   'log_files_kept',
+  'hash_on_read',
 ] as const
 
 /** The data directory: flag > $IPFS_KIT_HOME > ~/.ipfs-kit. */
@@ -121,7 +124,11 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const key of ENV_KEYS) {
     const value = env[`IPFS_KIT_${key.toUpperCase()}`]
     if (value == null || value === '') continue
-    out[key] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value
+    out[key] = /^-?\d+(\.\d+)?$/.test(value)
+      ? Number(value)
+      : value === 'true' || value === 'false'
+        ? value === 'true'
+        : value
   }
   return out
 }

@@ -1,29 +1,27 @@
 import { CarBlockIterator, CarWriter } from '@ipld/car'
-import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import { blockKey, matchesCid } from '../blockstore/hashing.ts'
 import { InvalidCarError, IpfsKitError } from '../errors.ts'
 import { type Repo, recordLocalPin } from '../repo.ts'
-import { type ReadOptions, readBlock } from './export.ts'
+import { blockGetter, type BlockSource, type ReadOptions } from './blocks.ts'
 import { links, readDag, walkDag } from './links.ts'
 
 /**
  * Streams a CARv1 of the whole DAG under `root` (`ipfs dag export`), blocks in DAG order, each once.
  * The returned iterable yields the CAR's bytes as they are produced.
  */
-export function exportCar(
-  store: ReadableStorage,
-  root: CID,
-  opts: ReadOptions = {},
-): AsyncIterable<Uint8Array> {
+export function exportCar(store: BlockSource, root: CID, opts: ReadOptions = {}): AsyncIterable<Uint8Array> {
   const { writer, out } = CarWriter.create([root])
+  const get = blockGetter(store, opts)
   const feed = (async () => {
     try {
-      for await (const block of readDag(root, (cid) => readBlock(store, cid, opts))) await writer.put(block)
+      for await (const block of readDag(root, async (cid) => get(cid))) await writer.put(block)
     } finally {
       await writer.close()
     }
   })()
+  // a failed read ends `out` (the writer closes); its error is raised after the bytes before it
+  feed.catch(() => {})
   return (async function* () {
     yield* out
     await feed

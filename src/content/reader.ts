@@ -1,11 +1,12 @@
 import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import { FetchTimeoutError } from '../errors.ts'
+import type { BlockSource } from './blocks.ts'
 import type { EmbeddedNode } from '../node/embedded.ts'
 import type { Repo } from '../repo.ts'
 
 export interface ContentReader {
-  store: ReadableStorage
+  store: BlockSource
   close(): Promise<void>
 }
 

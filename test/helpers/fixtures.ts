@@ -1,23 +1,20 @@
-import { createHash } from 'node:crypto'
+import { createCipheriv, createHash } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** Writes `size` deterministic pseudo-random bytes (a sha256 counter stream seeded by `seed`). */
+/**
+ * Writes `size` deterministic pseudo-random bytes: the AES-128-CTR keystream of a key derived from
+ * `seed` (fast: 512 MiB in about a second), so the same seed always gives the same file.
+ */
 export function writeRandomFile(path: string, size: number, seed = 'ipfs-kit'): void {
+  const key = createHash('sha256').update(seed).digest()
+  const cipher = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16, 32))
+  const zeros = Buffer.alloc(Math.min(size, 4 << 20))
   const fd = openSync(path, 'w')
   try {
-    const chunk = Buffer.allocUnsafe(Math.min(size, 1 << 20) + 32)
-    let written = 0
-    let counter = 0
-    while (written < size) {
-      let filled = 0
-      const want = Math.min(chunk.length - 32, size - written)
-      while (filled < want) {
-        const h = createHash('sha256').update(`${seed}:${counter++}`).digest()
-        filled += h.copy(chunk, filled)
-      }
-      const n = want // the slack past `want` may hold part of the last hash: never write it
-      writeSync(fd, chunk, 0, n)
+    for (let written = 0; written < size; ) {
+      const n = Math.min(zeros.length, size - written)
+      writeSync(fd, cipher.update(zeros.subarray(0, n)))
       written += n
     }
   } finally {

@@ -1,7 +1,7 @@
-import { createReadStream, createWriteStream, renameSync, statSync } from 'node:fs'
+import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
-import { InvalidInputError, PathError } from '../../errors.ts'
+import { InterruptedError, InvalidInputError, PathError } from '../../errors.ts'
 import type { Repo } from '../../repo.ts'
 import { collect, globals, intFlag, withRepo } from '../context.ts'
 import { humanBytes, note, out, outJson } from '../output.ts'
@@ -10,6 +10,7 @@ import { Progress } from '../progress.ts'
 interface FetchFlags {
   peer?: string[]
   timeout?: number
+  verify?: boolean
 }
 
 /** `ipfs-kit ipfs ...`: content commands that use the library directly, no daemon involved. */
@@ -79,11 +80,12 @@ export function registerIpfs(program: Command): void {
       .option('-l, --length <bytes>', 'write at most this many bytes', intFlag('--length'))
       .addHelpText('after', '\nExample:\n  ipfs-kit ipfs cat QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o'),
   ).action(async (path: string, flags: FetchFlags & { offset?: number; length?: number }, cmd: Command) => {
-    const { cat } = await import('../../content/export.ts')
+    const [{ cat }, { toStdout }] = await Promise.all([
+      import('../../content/cat.ts'),
+      import('../stdout.ts'),
+    ])
     await withReader(cmd, flags, async (store) => {
-      await pipeline(cat(store, path, { offset: flags.offset, length: flags.length }), process.stdout, {
-        end: false,
-      })
+      await toStdout(cat(store, path, { offset: flags.offset, length: flags.length }))
     })
   })
 
@@ -96,12 +98,12 @@ export function registerIpfs(program: Command): void {
       .addHelpText('after', '\nExample:\n  ipfs-kit ipfs get bafybei... -o ./site'),
   ).action(async (path: string, flags: FetchFlags & { output?: string }, cmd: Command) => {
     const [{ get }, { parseIpfsPath }] = await Promise.all([
-      import('../../content/export.ts'),
+      import('../../content/get.ts'),
       import('../../content/cid.ts'),
     ])
     const target = flags.output ?? parseIpfsPath(path).text.split('/').at(-1)!
     await withReader(cmd, flags, async (store) => {
-      const files = await get(store, path, target)
+      const files = await onInterrupt((signal) => get(store, path, target, { signal }))
       if (globals(cmd).json) outJson({ Path: target, Files: files })
       else note(`Saved ${files} file(s) to ${target}`)
     })
@@ -113,7 +115,7 @@ export function registerIpfs(program: Command): void {
       .description('list the entries of a directory')
       .argument('<path>', 'a CID or /ipfs/<cid>/path'),
   ).action(async (path: string, flags: FetchFlags, cmd: Command) => {
-    const { ls } = await import('../../content/export.ts')
+    const { ls } = await import('../../content/ls.ts')
     await withReader(cmd, flags, async (store) => {
       const entries = await ls(store, path)
       if (globals(cmd).json) {
@@ -144,7 +146,7 @@ export function registerIpfs(program: Command): void {
       .description('size, type and block count of a file or directory')
       .argument('<path>', 'a CID or /ipfs/<cid>/path'),
   ).action(async (path: string, flags: FetchFlags, cmd: Command) => {
-    const { stat } = await import('../../content/export.ts')
+    const { stat } = await import('../../content/stat.ts')
     await withReader(cmd, flags, async (store) => {
       const s = await stat(store, path)
       if (globals(cmd).json) {
@@ -235,9 +237,17 @@ export function registerIpfs(program: Command): void {
         await pipeline(exportCar(store, root), process.stdout, { end: false })
         return
       }
-      const tmp = `${flags.output}.partial`
-      await pipeline(exportCar(store, root), createWriteStream(tmp, { flags: 'wx' }))
-      renameSync(tmp, flags.output)
+      const output = flags.output
+      const tmp = `${output}.ipfs-kit-partial`
+      try {
+        await onInterrupt((signal) =>
+          pipeline(exportCar(store, root, { signal }), createWriteStream(tmp, { flags: 'wx' }), { signal }),
+        )
+        renameSync(tmp, output)
+      } catch (err) {
+        rmSync(tmp, { force: true })
+        throw err
+      }
     })
   })
 
@@ -289,15 +299,38 @@ function withFetchFlags(cmd: Command): Command {
       'give up on a missing block after this many milliseconds',
       intFlag('--timeout', 1),
     )
+    .option('--verify', 're-hash every block read and refuse corrupt ones (default: config hash_on_read)')
+    .option('--no-verify', 'do not re-hash blocks on read, whatever hash_on_read says')
+}
+
+/**
+ * Runs `fn` with a signal that Ctrl-C (SIGINT) or SIGTERM aborts, so a long read stops between
+ * blocks and cleans up after itself; the CLI then exits 130, as a shell expects.
+ */
+async function onInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const stop = () => controller.abort(new InterruptedError())
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    return await fn(controller.signal)
+  } catch (err) {
+    if (controller.signal.aborted) throw controller.signal.reason
+    throw err
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
 }
 
 async function withReader(
   cmd: Command,
   flags: FetchFlags,
-  fn: (store: import('ipfs-unixfs-exporter').ReadableStorage) => Promise<void>,
+  fn: (store: import('../../content/blocks.ts').BlockSource) => Promise<void>,
 ): Promise<void> {
   const { openReader } = await import('../../content/reader.ts')
   await withRepo(cmd, async (repo) => {
+    if (flags.verify != null) repo.blocks.hashOnRead = flags.verify
     const reader = await openReader(repo, {
       peers: flags.peer ?? repo.config.node.peers,
       timeoutMs: flags.timeout,

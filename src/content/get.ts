@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { lstat, mkdir, rename, rm, symlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { InvalidInputError, PathError } from '../errors.ts'
+import { type BlockSource, blockGetter, type ReadOptions } from './blocks.ts'
+import { readFile } from './cat.ts'
+import type { ContentNode } from './node.ts'
+import { dirLinks, readNode, resolve } from './resolve.ts'
+
+/**
+ * Writes a file or a whole directory tree to `output` (`ipfs get`). Everything is written under a
+ * hidden temporary name beside `output` and renamed into place at the end, so `output` appears
+ * whole or not at all: an error, an abort (Ctrl-C) or a crash never leaves a partial one. No entry
+ * name from the DAG can leave `output`. Returns the number of files and symlinks written.
+ */
+export async function get(
+  store: BlockSource,
+  path: string,
+  output: string,
+  opts: ReadOptions = {},
+): Promise<number> {
+  await assertFree(output)
+  const entry = await resolve(store, path, opts)
+  await mkdir(dirname(output), { recursive: true })
+  const tmp = join(dirname(output), `.${basename(output)}.ipfs-kit-partial-${randomBytes(4).toString('hex')}`)
+  try {
+    const n = await writeNode(store, entry, tmp, opts)
+    await assertFree(output)
+    await rename(tmp, output)
+    return n
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true })
+    throw err
+  }
+}
+
+async function writeNode(
+  store: BlockSource,
+  n: ContentNode,
+  out: string,
+  opts: ReadOptions,
+): Promise<number> {
+  switch (n.kind) {
+    case 'directory':
+    case 'hamt': {
+      await mkdir(out)
+      const get = blockGetter(store, opts)
+      let count = 0
+      for await (const link of dirLinks(store, n, opts)) {
+        assertSafeName(link.name)
+        count += await writeNode(store, await readNode(get, link.cid), join(out, link.name), opts)
+      }
+      return count
+    }
+    case 'symlink':
+      await symlink(Buffer.from(n.unixfs.data ?? new Uint8Array()).toString('utf8'), out)
+      return 1
+    case 'file':
+    case 'raw':
+      await pipeline(readFile(store, n, opts), createWriteStream(out, { flags: 'wx' }), {
+        signal: opts.signal,
+      })
+      return 1
+    default:
+      throw new InvalidInputError(`${n.cid} is not UnixFS data`)
+  }
+}
+
+async function assertFree(output: string): Promise<void> {
+  const exists = await lstat(output).then(
+    () => true,
+    () => false,
+  )
+  if (exists) throw new PathError(`${output} already exists: choose another output path with -o`)
+}
+
+/** A link name from a DAG must name one entry below its directory, never a path. */
+function assertSafeName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new InvalidInputError(`refusing unsafe entry name ${JSON.stringify(name)} in the DAG`)
+  }
+}
