@@ -263,7 +263,7 @@ function setFlatfsSync(repo: string): void {
 
 /** Warns when dist/ (what bin/ipfs-kit.js runs) is older than a file in src/. */
 function distNote(): string {
-  const main = join(ROOT, 'dist', 'cli', 'main.js')
+  const main = join(ROOT, 'dist', 'bin', 'main.js')
   if (!existsSync(main)) throw new Error('dist/ is missing: run `npm run build` first')
   const built = statSync(main).mtimeMs
   const newest = (d: string): number =>

@@ -1,13 +1,15 @@
 // Every benchmark, side by side in one run: `npm run bench`. Results go to stdout and bench/results/latest.md;
 // bench/README.md says what each row measures. BENCH_ONLY=content|daemon, BENCH_SIZE_MB (default 256),
 // BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default the OS temp dir),
-// BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000).
+// BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000), BENCH_GET_MB (1024),
+// BENCH_MEM_MB (4096): see bench/README.md. BENCH_ONLY=content|read|daemon runs one section.
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
+import { readBench } from './read.ts'
 import { loadavg, machineReport } from './lib.ts'
 
 const env = (k: string, d: number) => {
@@ -28,9 +30,15 @@ try {
     '',
     ...machineReport(dir),
     '',
-    process.env.BENCH_ONLY === 'daemon' ? '' : await contentBench(dir, sizeMb, runs),
+    process.env.BENCH_ONLY === 'daemon' || process.env.BENCH_ONLY === 'read'
+      ? ''
+      : await contentBench(dir, sizeMb, runs),
     '',
-    process.env.BENCH_ONLY === 'content'
+    process.env.BENCH_ONLY === 'daemon' || process.env.BENCH_ONLY === 'content'
+      ? ''
+      : await readBench(dir, sizeMb, env('BENCH_GET_MB', 1024), env('BENCH_MEM_MB', 4096), runs),
+    '',
+    process.env.BENCH_ONLY === 'content' || process.env.BENCH_ONLY === 'read'
       ? ''
       : await daemonBench(
           dir,

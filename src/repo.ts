@@ -15,17 +15,12 @@ export class Repo {
   readonly dir: string
   readonly config: Config
   readonly blocks: PackStore
-  readonly db: StateDb
-  readonly pins: PinStore
-  readonly replicas: ReplicaStore
+  private state: { db: StateDb; pins: PinStore; replicas: ReplicaStore } | undefined
 
-  private constructor(dir: string, config: Config, blocks: PackStore, db: StateDb) {
+  private constructor(dir: string, config: Config, blocks: PackStore) {
     this.dir = dir
     this.config = config
     this.blocks = blocks
-    this.db = db
-    this.pins = new PinStore(db)
-    this.replicas = new ReplicaStore(db)
   }
 
   /** Opens the data directory, creating it on first use; a clear RepoError if it is unusable. */
@@ -34,17 +29,34 @@ export class Repo {
     config ??= loadConfig(dir)
     const blocks = PackStore.open(join(dir, 'blocks'))
     blocks.hashOnRead = config.hash_on_read
-    try {
-      return new Repo(dir, config, blocks, openStateDb(join(dir, 'state.db')))
-    } catch (err) {
-      void blocks.close()
-      throw err
+    return new Repo(dir, config, blocks)
+  }
+
+  /** The state database, opened on first use: reading content never needs it. */
+  get db(): StateDb {
+    return this.openState().db
+  }
+
+  get pins(): PinStore {
+    return this.openState().pins
+  }
+
+  get replicas(): ReplicaStore {
+    return this.openState().replicas
+  }
+
+  private openState(): { db: StateDb; pins: PinStore; replicas: ReplicaStore } {
+    if (this.state == null) {
+      const db = openStateDb(join(this.dir, 'state.db'))
+      this.state = { db, pins: new PinStore(db), replicas: new ReplicaStore(db) }
     }
+    return this.state
   }
 
   async close(): Promise<void> {
     await this.blocks.close()
-    this.db.close()
+    this.state?.db.close()
+    this.state = undefined
   }
 }
 
