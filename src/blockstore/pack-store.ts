@@ -14,6 +14,10 @@ import { type BlockLocation, type IndexEntry, PackIndex } from './pack-index.ts'
 const PACK_ROLL_BYTES = 1 << 30
 /** A writer stops accepting blocks while this many bytes are still on their way to the kernel. */
 const MAX_OUTSTANDING_BYTES = 64 << 20
+/** readMany() reads neighbouring blocks together up to this many bytes... */
+const COALESCE_BYTES = 4 << 20
+/** ...when no more than this lies between them (a record's header and CID are ~50 bytes). */
+const COALESCE_GAP = 4096
 /** Record header: magic "IKPB", u16 CID length, u32 data length; then the CID, then the block. */
 const MAGIC = 0x424b5049
 const HEADER_BYTES = 10
@@ -188,6 +192,59 @@ export class PackStore implements Blockstore {
     if (bytes.length !== loc.length || (verify && !matchesCid(cid, bytes)))
       throw new BlockCorruptError(cid.toString(), `pack ${loc.pack} offset ${loc.offset}`)
     return bytes
+  }
+
+  /**
+   * Reads several blocks (in order) with as few reads as possible: blocks stored next to each other
+   * in one pack (as an add writes a file's leaves) come in one read of up to COALESCE_BYTES, which
+   * also means one buffer to allocate and collect instead of one per block. A block that is
+   * missing or corrupt fails the whole call, naming that block.
+   */
+  async readMany(cids: readonly CID[], verify = this.hashOnRead): Promise<Uint8Array[]> {
+    const locs = cids.map((cid) => (cid.multihash.code === IDENTITY ? undefined : this.locate(cid)))
+    const out: Uint8Array[] = new Array(cids.length)
+    let i = 0
+    while (i < cids.length) {
+      const first = locs[i]
+      if (first == null) {
+        out[i] = await this.readAsync(cids[i]!, verify)
+        i++
+        continue
+      }
+      // extend the run while the next block follows closely in the same pack
+      let j = i + 1
+      let end = first.offset + first.length
+      while (j < cids.length) {
+        const next = locs[j]
+        if (next == null || next.pack !== first.pack || next.offset < end || next.offset - end > COALESCE_GAP)
+          break
+        if (next.offset + next.length - first.offset > COALESCE_BYTES) break
+        end = next.offset + next.length
+        j++
+      }
+      if (j === i + 1) {
+        out[i] = await this.readAsync(cids[i]!, verify)
+        i++
+        continue
+      }
+      let span: Uint8Array
+      try {
+        span = await this.readAtAsync({ pack: first.pack, offset: first.offset, length: end - first.offset })
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+        // gc compacted the pack meanwhile: read these one by one from where they are now
+        for (; i < j; i++) out[i] = await this.readAsync(cids[i]!, verify)
+        continue
+      }
+      for (; i < j; i++) {
+        const loc = locs[i]!
+        const bytes = span.subarray(loc.offset - first.offset, loc.offset - first.offset + loc.length)
+        if (bytes.length !== loc.length || (verify && !matchesCid(cids[i]!, bytes)))
+          throw new BlockCorruptError(cids[i]!.toString(), `pack ${loc.pack} offset ${loc.offset}`)
+        out[i] = bytes
+      }
+    }
+    return out
   }
 
   private async readAtAsync(loc: BlockLocation): Promise<Uint8Array> {

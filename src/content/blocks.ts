@@ -14,18 +14,20 @@ export type BlockSource = ReadableStorage | LocalBlocks
 
 /** The local pack store: blocks located in its index and read straight from its pack files. */
 export interface LocalBlocks {
-  read(cid: CID, verify?: boolean): Uint8Array
   readAsync(cid: CID, verify?: boolean): Promise<Uint8Array>
+  readMany(cids: readonly CID[], verify?: boolean): Promise<Uint8Array[]>
 }
 
-/** Fetches one whole block (a value or a promise of one). */
-export type GetBlock = (cid: CID) => Uint8Array | Promise<Uint8Array>
+/** Fetches one whole block. */
+export type GetBlock = (cid: CID) => Promise<Uint8Array>
+/** Fetches several blocks at once, in order: neighbours in one read locally, concurrently from the network. */
+export type GetBlocks = (cids: readonly CID[]) => Promise<Uint8Array[]>
 
 /** One block getter per read, honouring `signal` between blocks. */
 export function blockGetter(store: BlockSource, opts: ReadOptions = {}): GetBlock {
   const { signal, verify } = opts
   if (isLocal(store)) {
-    return (cid) => {
+    return async (cid) => {
       signal?.throwIfAborted()
       return store.readAsync(cid, verify)
     }
@@ -38,8 +40,20 @@ export function blockGetter(store: BlockSource, opts: ReadOptions = {}): GetBloc
   }
 }
 
+/** Like blockGetter, for runs of blocks (a file's leaves). */
+export function blocksGetter(store: BlockSource, opts: ReadOptions = {}): GetBlocks {
+  if (isLocal(store)) {
+    return async (cids) => {
+      opts.signal?.throwIfAborted()
+      return store.readMany(cids, opts.verify)
+    }
+  }
+  const get = blockGetter(store, opts)
+  return (cids) => Promise.all(cids.map(get))
+}
+
 function isLocal(store: BlockSource): store is LocalBlocks {
-  return typeof (store as Partial<LocalBlocks>).read === 'function'
+  return typeof (store as Partial<LocalBlocks>).readMany === 'function'
 }
 
 /** Reads one whole block from any source. */
@@ -54,7 +68,7 @@ export async function* walkBlocks(
   opts: ReadOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const get = blockGetter(store, opts)
-  for await (const { bytes } of readDag(root, async (cid) => get(cid))) yield bytes
+  for await (const { bytes } of readDag(root, get)) yield bytes
 }
 
 /** Errors of the exporter (used for HAMT directories) become errors with our codes. */

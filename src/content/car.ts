@@ -15,7 +15,7 @@ export function exportCar(store: BlockSource, root: CID, opts: ReadOptions = {})
   const get = blockGetter(store, opts)
   const feed = (async () => {
     try {
-      for await (const block of readDag(root, async (cid) => get(cid))) await writer.put(block)
+      for await (const block of readDag(root, get)) await writer.put(block)
     } finally {
       await writer.close()
     }

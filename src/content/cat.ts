@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import { InvalidInputError } from '../errors.ts'
-import { type BlockSource, type GetBlock, blockGetter, type ReadOptions } from './blocks.ts'
+import { type BlockSource, blocksGetter, type GetBlocks, type ReadOptions } from './blocks.ts'
 import { type ContentNode, decodeNode } from './node.ts'
 import { resolve } from './resolve.ts'
 
@@ -12,11 +12,13 @@ export interface CatOptions extends ReadOptions {
 }
 
 /**
- * Blocks fetched ahead of the consumer, per level of the DAG. Reading is pulled by the consumer: a
- * stalled reader stops the walk, so memory is bounded by this window (times the DAG's depth), never
- * by the file's size. ipfs-unixfs-exporter's file reader pushes into an unbounded queue instead.
+ * A file's children are read in batches of up to BATCH blocks, at most AHEAD batches ahead of the
+ * consumer at each level of the DAG. Reading is pulled by the consumer: a stalled reader stops the
+ * walk, so memory is bounded by the window (a few MiB per level), never by the file's size.
+ * (ipfs-unixfs-exporter's file reader pushes into an unbounded queue instead.)
  */
-const READ_AHEAD = 8
+const BATCH = 16
+const AHEAD = 2
 /** Deeper than any DAG an importer builds (a balanced 1 PiB file is 5 levels). */
 const MAX_DEPTH = 64
 
@@ -49,11 +51,11 @@ export async function* readFile(
   const lo = opts.offset ?? 0
   const hi = opts.length == null ? Number.POSITIVE_INFINITY : lo + opts.length
   if (hi <= lo) return
-  yield* emit(blockGetter(store, opts), file, 0, lo, hi, 0)
+  yield* emit(blocksGetter(store, opts), file, 0, lo, hi, 0)
 }
 
 async function* emit(
-  get: GetBlock,
+  getMany: GetBlocks,
   n: ContentNode,
   start: number,
   lo: number,
@@ -86,40 +88,37 @@ async function* emit(
     if (pos + size > lo) wanted.push({ cid: node.Links[i]!.Hash, start: pos, size })
     pos += size
   }
-  const ahead: (Uint8Array | Promise<Uint8Array>)[] = []
+  const batches: Promise<Uint8Array[]>[] = []
   let next = 0
   const fill = () => {
-    while (ahead.length < READ_AHEAD && next < wanted.length) ahead.push(settle(get, wanted[next++]!.cid))
-  }
-  for (const child of wanted) {
-    fill()
-    const bytes = await ahead.shift()!
-    const decoded = decodeNode(child.cid, bytes)
-    const actual =
-      decoded.kind === 'raw'
-        ? decoded.data.length
-        : decoded.kind === 'file'
-          ? Number(decoded.unixfs.fileSize())
-          : -1
-    if (actual !== child.size) {
-      throw new InvalidInputError(
-        `file node ${n.cid} is malformed: child ${child.cid} holds ${actual} bytes, the parent says ${child.size}`,
-      )
+    while (batches.length < AHEAD && next < wanted.length) {
+      const cids = wanted.slice(next, next + BATCH).map((c) => c.cid)
+      next += cids.length
+      const batch = getMany(cids)
+      batch.catch(() => {}) // its failure surfaces when its turn comes
+      batches.push(batch)
     }
-    yield* emit(get, decoded, child.start, lo, hi, depth + 1)
   }
-}
-
-/** A read started ahead: its failure surfaces when its turn comes, never as an unhandled rejection. */
-function settle(get: GetBlock, cid: CID): Uint8Array | Promise<Uint8Array> {
-  let value: Uint8Array | Promise<Uint8Array>
-  try {
-    value = get(cid)
-  } catch (err) {
-    value = Promise.reject(err)
+  let i = 0
+  while (i < wanted.length) {
+    fill()
+    for (const bytes of await batches.shift()!) {
+      const child = wanted[i++]!
+      const decoded = decodeNode(child.cid, bytes)
+      const actual =
+        decoded.kind === 'raw'
+          ? decoded.data.length
+          : decoded.kind === 'file'
+            ? Number(decoded.unixfs.fileSize())
+            : -1
+      if (actual !== child.size) {
+        throw new InvalidInputError(
+          `file node ${n.cid} is malformed: child ${child.cid} holds ${actual} bytes, the parent says ${child.size}`,
+        )
+      }
+      yield* emit(getMany, decoded, child.start, lo, hi, depth + 1)
+    }
   }
-  if (value instanceof Promise) value.catch(() => {})
-  return value
 }
 
 function* slice(data: Uint8Array, start: number, lo: number, hi: number): Generator<Uint8Array> {
