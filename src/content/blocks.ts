@@ -67,8 +67,7 @@ export async function* walkBlocks(
   root: CID,
   opts: ReadOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const get = blockGetter(store, opts)
-  for await (const { bytes } of readDag(root, get)) yield bytes
+  for await (const { bytes } of readDag(root, blocksGetter(store, opts))) yield bytes
 }
 
 /** Errors of the exporter (used for HAMT directories) become errors with our codes. */

@@ -3,7 +3,7 @@ import type { CID } from 'multiformats/cid'
 import { blockKey, matchesCid } from '../blockstore/hashing.ts'
 import { InvalidCarError, IpfsKitError } from '../errors.ts'
 import { type Repo, recordLocalPin } from '../repo.ts'
-import { blockGetter, type BlockSource, type ReadOptions } from './blocks.ts'
+import { type BlockSource, blocksGetter, type ReadOptions } from './blocks.ts'
 import { links, readDag, walkDag } from './links.ts'
 
 /**
@@ -12,10 +12,10 @@ import { links, readDag, walkDag } from './links.ts'
  */
 export function exportCar(store: BlockSource, root: CID, opts: ReadOptions = {}): AsyncIterable<Uint8Array> {
   const { writer, out } = CarWriter.create([root])
-  const get = blockGetter(store, opts)
+  const getMany = blocksGetter(store, opts)
   const feed = (async () => {
     try {
-      for await (const block of readDag(root, get)) await writer.put(block)
+      for await (const block of readDag(root, getMany)) await writer.put(block)
     } finally {
       await writer.close()
     }

@@ -50,22 +50,49 @@ export function* walkDag(root: CID, childrenOf: (cid: CID) => CID[]): Generator<
   }
 }
 
-/** Reads every block of a DAG once, parents before children, through an async `read`. */
+/** Blocks read together when the walk reaches blocks it has not fetched yet. */
+const PREFETCH = 16
+
+/**
+ * Reads every block of a DAG once, parents before children (depth first, children in link order,
+ * as walkDag). When the walk reaches a block not yet read, it reads that block and up to
+ * PREFETCH - 1 of the next ones on its stack in one `readMany` (a file's leaves: one read of
+ * neighbouring blocks, or concurrent fetches from the network). At most PREFETCH blocks are held.
+ */
 export async function* readDag(
   root: CID,
-  read: (cid: CID) => Promise<Uint8Array>,
+  readMany: (cids: CID[]) => Promise<Uint8Array[]>,
 ): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
-  // the walk asks for a block's children when it resumes, after the block was read here
-  const pending = new Map<string, CID[]>()
-  const childrenOf = (cid: CID): CID[] => {
+  const seen = new Set<string>()
+  const stack: CID[] = [root]
+  const ready = new Map<string, Uint8Array>()
+  while (stack.length > 0) {
+    const cid = stack.pop()!
     const key = blockKey(cid)
-    const children = pending.get(key) ?? []
-    pending.delete(key)
-    return children
-  }
-  for (const cid of walkDag(root, childrenOf)) {
-    const bytes = await read(cid)
-    pending.set(blockKey(cid), links(cid, bytes))
+    if (seen.has(key)) {
+      ready.delete(key)
+      continue
+    }
+    seen.add(key)
+    let bytes = ready.get(key)
+    if (bytes == null) {
+      const batch = [cid]
+      const keys = new Set([key])
+      for (let i = stack.length - 1; i >= 0 && batch.length < PREFETCH; i--) {
+        const next = stack[i]!
+        const k = blockKey(next)
+        if (seen.has(k) || keys.has(k) || ready.has(k)) continue
+        keys.add(k)
+        batch.push(next)
+      }
+      const blocks = await readMany(batch)
+      bytes = blocks[0]!
+      for (let i = 1; i < batch.length; i++) ready.set(blockKey(batch[i]!), blocks[i]!)
+    } else {
+      ready.delete(key)
+    }
     yield { cid, bytes }
+    const children = links(cid, bytes)
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!)
   }
 }
