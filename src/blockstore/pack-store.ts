@@ -202,19 +202,14 @@ export class PackStore implements Blockstore {
    */
   async readMany(cids: readonly CID[], verify = this.hashOnRead): Promise<Uint8Array[]> {
     const locs = cids.map((cid) => (cid.multihash.code === IDENTITY ? undefined : this.locate(cid)))
+    const reads: Promise<void>[] = []
     const out: Uint8Array[] = new Array(cids.length)
-    let i = 0
-    while (i < cids.length) {
+    for (let i = 0; i < cids.length; ) {
       const first = locs[i]
-      if (first == null) {
-        out[i] = await this.readAsync(cids[i]!, verify)
-        i++
-        continue
-      }
       // extend the run while the next block follows closely in the same pack
       let j = i + 1
-      let end = first.offset + first.length
-      while (j < cids.length) {
+      let end = first == null ? 0 : first.offset + first.length
+      while (first != null && j < cids.length) {
         const next = locs[j]
         if (next == null || next.pack !== first.pack || next.offset < end || next.offset - end > COALESCE_GAP)
           break
@@ -222,29 +217,52 @@ export class PackStore implements Blockstore {
         end = next.offset + next.length
         j++
       }
-      if (j === i + 1) {
-        out[i] = await this.readAsync(cids[i]!, verify)
-        i++
-        continue
-      }
-      let span: Uint8Array
-      try {
-        span = await this.readAtAsync({ pack: first.pack, offset: first.offset, length: end - first.offset })
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-        // gc compacted the pack meanwhile: read these one by one from where they are now
-        for (; i < j; i++) out[i] = await this.readAsync(cids[i]!, verify)
-        continue
-      }
-      for (; i < j; i++) {
-        const loc = locs[i]!
-        const bytes = span.subarray(loc.offset - first.offset, loc.offset - first.offset + loc.length)
-        if (bytes.length !== loc.length || (verify && !matchesCid(cids[i]!, bytes)))
-          throw new BlockCorruptError(cids[i]!.toString(), `pack ${loc.pack} offset ${loc.offset}`)
-        out[i] = bytes
-      }
+      reads.push(
+        j === i + 1 || first == null
+          ? this.readOne(cids, out, i, verify)
+          : this.readRun(cids, locs, out, i, j, verify),
+      )
+      i = j
     }
+    // runs and single blocks are read concurrently (the thread pool has several threads)
+    await Promise.all(reads)
     return out
+  }
+
+  private async readOne(cids: readonly CID[], out: Uint8Array[], i: number, verify: boolean): Promise<void> {
+    out[i] = await this.readAsync(cids[i]!, verify)
+  }
+
+  private async readRun(
+    cids: readonly CID[],
+    locs: readonly (BlockLocation | undefined)[],
+    out: Uint8Array[],
+    from: number,
+    to: number,
+    verify: boolean,
+  ): Promise<void> {
+    const first = locs[from]!
+    const last = locs[to - 1]!
+    let span: Uint8Array
+    try {
+      span = await this.readAtAsync({
+        pack: first.pack,
+        offset: first.offset,
+        length: last.offset + last.length - first.offset,
+      })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      // gc compacted the pack meanwhile: read these one by one from where they are now
+      for (let i = from; i < to; i++) await this.readOne(cids, out, i, verify)
+      return
+    }
+    for (let i = from; i < to; i++) {
+      const loc = locs[i]!
+      const bytes = span.subarray(loc.offset - first.offset, loc.offset - first.offset + loc.length)
+      if (bytes.length !== loc.length || (verify && !matchesCid(cids[i]!, bytes)))
+        throw new BlockCorruptError(cids[i]!.toString(), `pack ${loc.pack} offset ${loc.offset}`)
+      out[i] = bytes
+    }
   }
 
   private async readAtAsync(loc: BlockLocation): Promise<Uint8Array> {

@@ -105,12 +105,12 @@ async function* emit(
     for (const bytes of await batches.shift()!) {
       const child = wanted[i++]!
       const decoded = decodeNode(child.cid, bytes)
-      const actual =
-        decoded.kind === 'raw'
-          ? decoded.data.length
-          : decoded.kind === 'file'
-            ? Number(decoded.unixfs.fileSize())
-            : -1
+      if (decoded.kind !== 'raw' && decoded.kind !== 'file') {
+        throw new InvalidInputError(
+          `block ${child.cid} inside file ${n.cid} is not file data (${decoded.kind})`,
+        )
+      }
+      const actual = decoded.kind === 'raw' ? decoded.data.length : Number(decoded.unixfs.fileSize())
       if (actual !== child.size) {
         throw new InvalidInputError(
           `file node ${n.cid} is malformed: child ${child.cid} holds ${actual} bytes, the parent says ${child.size}`,

@@ -1,7 +1,9 @@
 import type { CID } from 'multiformats/cid'
-import { type BlockSource, blockGetter, type ReadOptions } from './blocks.ts'
-import { type ContentNode, fileSize } from './node.ts'
-import { dirLinks, readNode, resolve } from './resolve.ts'
+import { type BlockSource, blocksGetter, type ReadOptions } from './blocks.ts'
+import { type ContentNode, decodeNode, fileSize } from './node.ts'
+import { type DirLink, dirLinks, resolve } from './resolve.ts'
+
+const LS_BATCH = 64
 
 export interface LsEntry {
   name: string
@@ -14,11 +16,20 @@ export interface LsEntry {
 export async function ls(store: BlockSource, path: string, opts: ReadOptions = {}): Promise<LsEntry[]> {
   const entry = await resolve(store, path, opts)
   if (entry.kind !== 'directory' && entry.kind !== 'hamt') return [describe(entry, entry.name)]
-  const get = blockGetter(store, opts)
+  // children's root blocks in batches: neighbours in one read, or concurrent fetches
+  const getMany = blocksGetter(store, opts)
   const out: LsEntry[] = []
-  for await (const link of dirLinks(store, entry, opts)) {
-    out.push(describe(await readNode(get, link.cid), link.name))
+  let batch: DirLink[] = []
+  const flush = async () => {
+    const blocks = await getMany(batch.map((l) => l.cid))
+    batch.forEach((l, i) => out.push(describe(decodeNode(l.cid, blocks[i]!), l.name)))
+    batch = []
   }
+  for await (const link of dirLinks(store, entry, opts)) {
+    batch.push(link)
+    if (batch.length === LS_BATCH) await flush()
+  }
+  await flush()
   return out
 }
 
