@@ -107,14 +107,14 @@ describe('hostile input: CARs and UnixFS DAGs built to break the decoders', () =
         'ERR_INVALID_CAR',
         /does not match its CID/,
       )
-      // a header, then a section that claims 2^40 bytes and holds 10
+      // a header, then a section that claims 2^40 bytes: a CID, then 10 bytes
       const header = (await carOf([good.cid], [])).slice()
       const varint = [0x80, 0x80, 0x80, 0x80, 0x80, 0x20] // 2^40
       const before = process.memoryUsage().rss
       await rejectsClearly(
-        importCar(r, chunks(Buffer.concat([header, Buffer.from(varint), Buffer.alloc(10)]))),
+        importCar(r, chunks(Buffer.concat([header, Buffer.from(varint), good.cid.bytes, Buffer.alloc(10)]))),
         'ERR_INVALID_CAR',
-        /truncated or malformed|too large/,
+        /declares 1099511627\d+ bytes, more than the largest block/,
       )
       assert.ok(process.memoryUsage().rss - before < 64 << 20, 'no allocation of the declared size')
       assert.equal(r.blocks.index.count().blocks, 0)
@@ -156,7 +156,7 @@ describe('hostile input: CARs and UnixFS DAGs built to break the decoders', () =
     }
   })
 
-  it('a file DAG 200 levels deep is refused, and a directory of 100,000 links lists and exports', async () => {
+  it('a file DAG 200 levels deep is refused; a DAG of 10^6 links walks, lists and exports; an oversized block is refused', async () => {
     const r = repo()
     try {
       const w = r.blocks.writer()
@@ -167,10 +167,20 @@ describe('hostile input: CARs and UnixFS DAGs built to break the decoders', () =
         top = await block(dagPb, fileNode([top.cid], [3n]))
         await w.put(top.cid, top.bytes)
       }
-      const entries = []
-      for (let i = 0; i < 100_000; i++) entries.push({ name: `f${i}`, cid: leaf.cid })
-      const wide = await block(dagPb, dirNode(entries))
+      // 1,000 distinct directories of 1,000 links each under one root: 10^6 links
+      const subdirs = []
+      for (let d = 0; d < 1000; d++) {
+        const entries = []
+        for (let i = 0; i < 1000; i++) entries.push({ name: `d${d}-f${i}`, cid: leaf.cid })
+        const sub = await block(dagPb, dirNode(entries))
+        await w.put(sub.cid, sub.bytes)
+        subdirs.push({ name: `d${d}`, cid: sub.cid })
+      }
+      const wide = await block(dagPb, dirNode(subdirs))
       await w.put(wide.cid, wide.bytes)
+      // one block past the limit: refused before anything is written
+      const huge = await block(raw, new Uint8Array((4 << 20) + 1))
+      await rejectsClearly(w.put(huge.cid, huge.bytes), 'ERR_INVALID_INPUT', /more than the largest block/)
       await w.commit()
       w.close()
       await rejectsClearly(
@@ -178,15 +188,16 @@ describe('hostile input: CARs and UnixFS DAGs built to break the decoders', () =
         'ERR_INVALID_INPUT',
         /deeper than 64 levels/,
       )
-      const listed = await ls(r.blocks, wide.cid.toString())
-      assert.equal(listed.length, 100_000)
-      // the CAR holds each block once: the directory and its one distinct child
+      assert.equal((await ls(r.blocks, wide.cid.toString())).length, 1000)
+      assert.equal((await ls(r.blocks, `${wide.cid}/d999`)).length, 1000)
+      const s = await stat(r.blocks, wide.cid.toString())
+      assert.equal(s.blocks, 1002, 'the root, 1,000 directories and the one shared leaf')
+      // the CAR holds each block once, and imports whole elsewhere
       const car: Uint8Array[] = []
       for await (const c of exportCar(r.blocks, wide.cid)) car.push(c)
       const r2 = repo()
       try {
-        const imported = await importCar(r2, chunks(Buffer.concat(car)))
-        assert.equal(imported.blocks, 2)
+        assert.equal((await importCar(r2, chunks(Buffer.concat(car)))).blocks, 1002)
       } finally {
         await r2.close()
       }

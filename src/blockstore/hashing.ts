@@ -8,6 +8,11 @@ const NODE_HASH: ReadonlyMap<number, string> = new Map([
   [0x13, 'sha512'],
 ])
 export const IDENTITY = 0x00
+/**
+ * The largest block stored (4 MiB): above Kubo's and bitswap's 2 MiB limit and our 1 MiB largest
+ * chunk, so every real block fits; a CAR section or block claiming more is refused before it is read.
+ */
+export const MAX_BLOCK_SIZE = 4 << 20
 
 /** Throws unless blocks of this CID's hash function can be stored and verified. */
 export function assertSupportedHash(cid: CID): void {

@@ -5,9 +5,9 @@ import { promisify } from 'node:util'
 import type { AbortOptions } from 'abort-error'
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
-import { BlockCorruptError, BlockNotFoundError, RepoError } from '../errors.ts'
+import { BlockCorruptError, BlockNotFoundError, InvalidInputError, RepoError } from '../errors.ts'
 import { fsyncDir } from '../fs-utils.ts'
-import { assertSupportedHash, blockKey, IDENTITY, matchesCid } from './hashing.ts'
+import { assertSupportedHash, blockKey, IDENTITY, MAX_BLOCK_SIZE, matchesCid } from './hashing.ts'
 import { type BlockLocation, type IndexEntry, PackIndex } from './pack-index.ts'
 
 /** A pack is rolled over to a new file past this size. */
@@ -423,8 +423,13 @@ export class BlockWriter {
     if (cid.multihash.code === IDENTITY) return cid
     const key = blockKey(cid)
     if (this.seen.has(key) || this.store.locate(cid) != null) return cid
-    this.seen.add(key)
     const bytes = await concat(value)
+    if (bytes.length > MAX_BLOCK_SIZE) {
+      throw new InvalidInputError(
+        `block ${cid} is ${bytes.length} bytes, more than the largest block stored (${MAX_BLOCK_SIZE})`,
+      )
+    }
+    this.seen.add(key)
     this.outstanding += bytes.length
     const write = this.store.append(cid, bytes).then(
       (entry) => {

@@ -1,5 +1,7 @@
-import { CarBlockIterator, CarWriter } from '@ipld/car'
+import { CarWriter } from '@ipld/car'
+import { asyncIterableReader, createDecoder } from '@ipld/car/decoder'
 import type { CID } from 'multiformats/cid'
+import { MAX_BLOCK_SIZE } from '../blockstore/hashing.ts'
 import { blockKey, matchesCid } from '../blockstore/hashing.ts'
 import { InvalidCarError, IpfsKitError } from '../errors.ts'
 import { type Repo, recordLocalPin } from '../repo.ts'
@@ -45,18 +47,19 @@ export async function importCar(
 ): Promise<CarImportResult> {
   const writer = repo.blocks.writer()
   try {
-    let reader: CarBlockIterator
+    const decoder = createDecoder(boundedReader(asyncIterableReader(source)))
+    let roots: CID[]
     try {
-      reader = await CarBlockIterator.fromIterable(source)
+      roots = (await decoder.header()).roots
     } catch (err) {
+      if (err instanceof IpfsKitError) throw err
       throw new InvalidCarError(`not a valid CAR file: ${(err as Error).message}`, { cause: err })
     }
-    const roots = await reader.getRoots()
     let blocks = 0
     let bytes = 0
     const linksOf = new Map<string, CID[]>()
     try {
-      for await (const block of reader) {
+      for await (const block of decoder.blocks()) {
         if (!matchesCid(block.cid, block.bytes)) {
           throw new InvalidCarError(
             `block ${block.cid} in the CAR does not match its CID: the file is corrupt`,
@@ -92,5 +95,29 @@ function assertComplete(repo: Repo, linksOf: Map<string, CID[]>, root: CID): voi
   }
   for (const _ of walkDag(root, childrenOf)) {
     // walking is the check
+  }
+}
+
+type BytesReader = ReturnType<typeof asyncIterableReader>
+
+/**
+ * A CAR section (or header) may declare any length; the decoder would buffer that much of the
+ * stream before looking at it. Refuse anything past the largest block we store, up front.
+ */
+function boundedReader(reader: BytesReader): BytesReader {
+  return {
+    upTo: (length) => reader.upTo(length),
+    exactly: (length, seek) => {
+      if (length > MAX_BLOCK_SIZE + 128) {
+        throw new InvalidCarError(
+          `a section of the CAR declares ${length} bytes, more than the largest block allowed (${MAX_BLOCK_SIZE}): the file is corrupt or hostile`,
+        )
+      }
+      return reader.exactly(length, seek)
+    },
+    seek: (length) => reader.seek(length),
+    get pos() {
+      return reader.pos
+    },
   }
 }
