@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3'
-import { BusyError } from '../errors.ts'
 import { pidAlive } from '../fs-utils.ts'
 
 /** Where a block's bytes live: a byte range in one pack file. */
@@ -98,28 +97,6 @@ export class PackIndex {
     return row.value
   }
 
-  /**
-   * Runs `fn` in a write transaction that first proves no add is in flight and the generation is
-   * unchanged since `expected`; otherwise throws BusyError and changes nothing.
-   */
-  exclusive<T>(expected: number, fn: () => T): T {
-    return this.db
-      .transaction(() => {
-        const writers = this.db.prepare('SELECT id, pid FROM writers').all() as { id: number; pid: number }[]
-        for (const w of writers) {
-          if (pidAlive(w.pid)) {
-            throw new BusyError(`an add is in progress (pid ${w.pid}): run gc again when it has finished`)
-          }
-          this.db.prepare('DELETE FROM writers WHERE id = ?').run(w.id)
-        }
-        if (this.generation() !== expected) {
-          throw new BusyError('content was added while gc was scanning pins: run gc again')
-        }
-        return fn()
-      })
-      .immediate()
-  }
-
   *entries(): Generator<IndexEntry> {
     const stmt = this.db.prepare('SELECT mh, cid, pack, offset, length FROM blocks')
     for (const row of stmt.iterate() as Iterable<IndexEntry>) yield row
@@ -153,17 +130,82 @@ export class PackIndex {
     this.db.prepare('DELETE FROM packs WHERE id = ?').run(id)
   }
 
-  entriesInPack(pack: number): IndexEntry[] {
-    return this.db
-      .prepare('SELECT mh, cid, pack, offset, length FROM blocks WHERE pack = ?')
-      .all(pack) as IndexEntry[]
-  }
-
   relocate(entries: readonly IndexEntry[]): void {
     const stmt = this.db.prepare('UPDATE blocks SET pack = ?, offset = ? WHERE mh = ?')
     this.db.transaction(() => {
       for (const e of entries) stmt.run(e.pack, e.offset, e.mh)
     })()
+  }
+
+  // ---- gc: marking on disk, sweeping in short transactions ----
+
+  private markStmt: Database.Statement<[Uint8Array]> | undefined
+
+  /**
+   * Starts a mark: a temporary table of live multihashes on this connection, kept in a file (not
+   * memory), so marking 10M blocks costs disk, not RAM. Other connections never see it.
+   */
+  beginMark(): void {
+    this.db.pragma('temp_store = FILE')
+    this.db.exec(
+      'DROP TABLE IF EXISTS temp.gc_live; CREATE TEMP TABLE gc_live (mh BLOB PRIMARY KEY) WITHOUT ROWID;',
+    )
+    this.markStmt = this.db.prepare('INSERT OR IGNORE INTO temp.gc_live (mh) VALUES (?)')
+  }
+
+  /** Marks a block live; false when it already was (its DAG was walked). */
+  markLive(mh: Uint8Array): boolean {
+    if (this.markStmt == null) throw new Error('markLive() outside a mark')
+    return this.markStmt.run(mh).changes > 0
+  }
+
+  /** Up to `limit` stored blocks after `after` (multihash order) that are not marked live. */
+  unmarked(after: Uint8Array | undefined, limit: number): IndexEntry[] {
+    return this.db
+      .prepare(
+        `SELECT mh, cid, pack, offset, length FROM blocks b
+         WHERE b.mh > ? AND NOT EXISTS (SELECT 1 FROM temp.gc_live l WHERE l.mh = b.mh)
+         ORDER BY b.mh LIMIT ?`,
+      )
+      .all(after ?? new Uint8Array(0), limit) as IndexEntry[]
+  }
+
+  /**
+   * Deletes these rows in one short write transaction, only if no add is in flight (it may have
+   * deduplicated against one of them) and none has finished since the mark (its pin may reach
+   * them): otherwise nothing changes and the answer says which.
+   */
+  deleteIfQuiet(entries: readonly IndexEntry[], generation: number): 'deleted' | 'busy' | 'changed' {
+    return this.db
+      .transaction(() => {
+        for (const w of this.db.prepare('SELECT id, pid FROM writers').all() as {
+          id: number
+          pid: number
+        }[]) {
+          if (pidAlive(w.pid)) return 'busy'
+          // a writer whose process died never committed a pin: forget it
+          this.db.prepare('DELETE FROM writers WHERE id = ?').run(w.id)
+        }
+        if (this.generation() !== generation) return 'changed'
+        const del = this.db.prepare('DELETE FROM blocks WHERE mh = ?')
+        for (const e of entries) del.run(e.mh)
+        return 'deleted'
+      })
+      .immediate() as 'deleted' | 'busy' | 'changed'
+  }
+
+  endMark(): void {
+    this.markStmt = undefined
+    this.db.exec('DROP TABLE IF EXISTS temp.gc_live')
+  }
+
+  /** Up to `limit` of a pack's blocks after `after` (multihash order). */
+  entriesInPackPage(pack: number, after: Uint8Array | undefined, limit: number): IndexEntry[] {
+    return this.db
+      .prepare(
+        'SELECT mh, cid, pack, offset, length FROM blocks WHERE pack = ? AND mh > ? ORDER BY mh LIMIT ?',
+      )
+      .all(pack, after ?? new Uint8Array(0), limit) as IndexEntry[]
   }
 
   close(): void {

@@ -182,12 +182,12 @@ export class PackStore implements Blockstore {
     if (loc == null) throw new BlockNotFoundError(cid.toString())
     let bytes: Uint8Array
     try {
-      bytes = await this.readAtAsync(loc)
+      bytes = await this.readRange(loc)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       loc = this.locate(cid)
       if (loc == null) throw new BlockNotFoundError(cid.toString())
-      bytes = await this.readAtAsync(loc)
+      bytes = await this.readRange(loc)
     }
     if (bytes.length !== loc.length || (verify && !matchesCid(cid, bytes)))
       throw new BlockCorruptError(cid.toString(), `pack ${loc.pack} offset ${loc.offset}`)
@@ -245,7 +245,7 @@ export class PackStore implements Blockstore {
     const last = locs[to - 1]!
     let span: Uint8Array
     try {
-      span = await this.readAtAsync({
+      span = await this.readRange({
         pack: first.pack,
         offset: first.offset,
         length: last.offset + last.length - first.offset,
@@ -265,7 +265,12 @@ export class PackStore implements Blockstore {
     }
   }
 
-  private async readAtAsync(loc: BlockLocation): Promise<Uint8Array> {
+  /** Raw bytes at a location, unverified, read on the thread pool; for compaction. */
+  readAtAsync(loc: BlockLocation): Promise<Uint8Array> {
+    return this.readRange(loc)
+  }
+
+  private async readRange(loc: BlockLocation): Promise<Uint8Array> {
     let handle = this.readHandles.get(loc.pack)
     if (handle == null) {
       handle = open(this.packPath(loc.pack), 'r')

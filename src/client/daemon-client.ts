@@ -115,6 +115,10 @@ export class DaemonClient {
   setConfig(patch: Json): Promise<{ config: Json; restart_needed: string[] }> {
     return this.request('PUT', '/config', patch)
   }
+  /** Garbage collection in the daemon; waits as long as it takes (progress: `gc` events). */
+  gc(): Promise<GcReport> {
+    return this.request('POST', '/repo/gc', { wait: true }, 'json', 0)
+  }
   metrics(): Promise<string> {
     return this.request('GET', '/metrics', undefined, 'text')
   }
@@ -169,6 +173,7 @@ export class DaemonClient {
     path: string,
     body?: unknown,
     as: 'json' | 'text' = 'json',
+    timeoutMs = this.timeoutMs,
   ): Promise<T> {
     if (this.url == null) throw new DaemonUnavailableError(`no ${this.dataDir ?? '<data>'}/api file`)
     const idempotent = method === 'GET' || method === 'PUT' || method === 'DELETE'
@@ -185,7 +190,8 @@ export class DaemonClient {
           method,
           headers,
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(this.timeoutMs),
+          // 0: no limit but the caller's (a long gc)
+          signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
         })
       } catch (err) {
         if (idempotent && attempt < this.retries) {
@@ -195,7 +201,7 @@ export class DaemonClient {
         if ((err as Error).name === 'TimeoutError') {
           throw new IpfsKitError(
             'ERR_TIMEOUT',
-            `the daemon at ${this.url} did not answer ${method} ${path} within ${this.timeoutMs} ms`,
+            `the daemon at ${this.url} did not answer ${method} ${path} within ${timeoutMs} ms`,
           )
         }
         throw new DaemonUnavailableError(`nothing answers at ${this.url}`, { cause: err })
@@ -219,6 +225,15 @@ export class DaemonClient {
       return (as === 'text' ? await res.text() : await res.json()) as T
     }
   }
+}
+
+/** What a gc removed and reclaimed (see content/gc.ts). */
+export interface GcReport {
+  removedBlocks: number
+  removedBytes: number
+  packsReclaimed: number
+  damaged: string[]
+  deferred: boolean
 }
 
 function readFile(path: string): string | undefined {

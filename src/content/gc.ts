@@ -1,6 +1,8 @@
-import { statSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { CID } from 'multiformats/cid'
-import { blockKey } from '../blockstore/hashing.ts'
+import * as raw from 'multiformats/codecs/raw'
+import { IDENTITY } from '../blockstore/hashing.ts'
+import type { IndexEntry } from '../blockstore/pack-index.ts'
 import type { PackStore } from '../blockstore/pack-store.ts'
 import { pidAlive } from '../fs-utils.ts'
 import type { Repo } from '../repo.ts'
@@ -9,81 +11,221 @@ import { links } from './links.ts'
 export interface GcResult {
   removedBlocks: number
   removedBytes: number
-  /** Pack files deleted or rewritten to reclaim the space of removed blocks. */
+  /** Pack files deleted, rewritten (sparse) or merged (small) to reclaim space. */
   packsReclaimed: number
-  /** Blocks under pins that are missing or corrupt; gc never removes them, but reports them. */
+  /** Blocks under pins that are missing or unreadable; gc never removes them, but reports them (at most 100). */
   damaged: string[]
+  /** True when an add kept running past `maxWaitMs`, so some unreachable blocks were left for the next gc. */
+  deferred: boolean
+}
+
+export interface GcProgress {
+  phase: 'mark' | 'sweep' | 'reclaim'
+  /** Blocks marked live so far. */
+  marked: number
+  removedBlocks: number
+  removedBytes: number
+}
+
+export interface GcOptions {
+  /** Called now and then with what gc has done so far. */
+  onProgress?: (p: GcProgress) => void
+  /** Extra roots to keep besides the pins (e.g. the VFS root). */
+  roots?: () => CID[] | Promise<CID[]>
+  /** How long the sweep waits for adds in flight before it leaves the rest for the next gc. */
+  maxWaitMs?: number
+  signal?: AbortSignal
 }
 
 /** A pack whose live bytes fall under this share of its file is rewritten. */
 const COMPACT_BELOW = 0.5
+/** Packs (not in use) smaller than this are merged into this process's pack. */
+const SMALL_PACK = 16 << 20
+/** Rows deleted per write transaction: each holds the index's write lock for a few milliseconds. */
+const SWEEP_BATCH = 2000
+/** Blocks read together while marking. */
+const MARK_BATCH = 64
 
 /**
- * Removes every block no pin reaches (`ipfs-kit gc`), then reclaims disk space. It refuses to run
- * (BusyError) while an add is in flight, so it can never delete a block an add has deduplicated.
+ * Removes every block no pin reaches (`ipfs-kit gc`), then reclaims disk space. The mark holds no
+ * lock: live multihashes go to a temporary table on disk (memory stays flat for any number of
+ * blocks). The sweep deletes in short transactions, each only while no add is in flight (an add
+ * may have deduplicated against a block about to go) and none finished since the mark (its pin
+ * may reach one); otherwise it re-marks (pins already walked cost one row lookup each) or waits.
+ * Writers never wait for gc longer than one sweep transaction.
  */
-export async function gc(repo: Repo): Promise<GcResult> {
+export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {
   const store = repo.blocks
-  const generation = store.index.generation()
-  const { live, damaged } = liveSet(repo)
-  const removed = store.index.exclusive(generation, () => {
-    const dead = [...store.index.entries()].filter((e) => !live.has(Buffer.from(e.mh).toString('base64')))
-    for (const e of dead) store.index.delete(e.mh)
-    return { blocks: dead.length, bytes: dead.reduce((n, e) => n + e.length, 0) }
-  })
-  const packsReclaimed = await reclaim(store)
-  return { removedBlocks: removed.blocks, removedBytes: removed.bytes, packsReclaimed, damaged }
-}
-
-function liveSet(repo: Repo): { live: Set<string>; damaged: string[] } {
-  const live = new Set<string>()
+  const index = store.index
+  const progress: GcProgress = { phase: 'mark', marked: 0, removedBlocks: 0, removedBytes: 0 }
+  const report = () => opts.onProgress?.({ ...progress })
   const damaged: string[] = []
-  for (const pin of repo.pins.list()) {
-    const stack = [CID.parse(pin.cid)]
-    while (stack.length > 0) {
-      const cid = stack.pop()!
-      const key = blockKey(cid)
-      if (live.has(key)) continue
-      live.add(key)
-      if (pin.type === 'direct' && !cid.equals(CID.parse(pin.cid))) continue
-      let bytes: Uint8Array
-      try {
-        bytes = repo.blocks.read(cid)
-      } catch (err) {
-        damaged.push(`${cid} (under pin ${pin.cid}): ${(err as Error).message}`)
+  let damagedCount = 0
+  const onDamaged = (msg: string) => {
+    if (damagedCount++ < 100) damaged.push(msg)
+  }
+  let deferred = false
+  index.beginMark()
+  try {
+    let generation = index.generation()
+    await markAll(repo, opts, progress, onDamaged, report)
+    progress.phase = 'sweep'
+    report()
+    let after: Uint8Array | undefined
+    let waitedSince: number | undefined
+    for (;;) {
+      opts.signal?.throwIfAborted()
+      const batch = index.unmarked(after, SWEEP_BATCH)
+      if (batch.length === 0) break
+      const outcome = index.deleteIfQuiet(batch, generation)
+      if (outcome === 'busy') {
+        waitedSince ??= Date.now()
+        if (Date.now() - waitedSince > (opts.maxWaitMs ?? 60_000)) {
+          deferred = true
+          break
+        }
+        await new Promise((r) => setTimeout(r, 50))
         continue
       }
-      if (pin.type === 'recursive') stack.push(...links(cid, bytes))
+      waitedSince = undefined
+      if (outcome === 'changed') {
+        // something was added since the mark: walk what is new, then look at this batch again
+        generation = index.generation()
+        await markAll(repo, opts, progress, onDamaged, report)
+        continue
+      }
+      after = batch.at(-1)!.mh
+      progress.removedBlocks += batch.length
+      progress.removedBytes += batch.reduce((n, e) => n + e.length, 0)
+      report()
+      await new Promise((r) => setImmediate(r))
     }
+  } finally {
+    index.endMark()
   }
-  return { live, damaged }
+  progress.phase = 'reclaim'
+  report()
+  const packsReclaimed = await reclaim(store, opts.signal)
+  if (damagedCount > damaged.length) damaged.push(`... and ${damagedCount - damaged.length} more`)
+  return {
+    removedBlocks: progress.removedBlocks,
+    removedBytes: progress.removedBytes,
+    packsReclaimed,
+    damaged,
+    deferred,
+  }
 }
 
-/** Deletes packs with no live block and rewrites sparse ones; never touches a live writer's pack. */
-async function reclaim(store: PackStore): Promise<number> {
+/**
+ * Marks every block reachable from a pin (or an extra root). A block already marked was walked
+ * with everything under it, so a second mark only walks what is new.
+ */
+async function markAll(
+  repo: Repo,
+  opts: GcOptions,
+  progress: GcProgress,
+  onDamaged: (msg: string) => void,
+  report: () => void,
+): Promise<void> {
+  const extra = (await opts.roots?.()) ?? []
+  for (const root of extra) await markDag(repo, root, true, progress, onDamaged)
+  // pins are paged by CID, so the state database is never held by one long query
+  const page = repo.db.prepare('SELECT cid, type FROM pins WHERE cid > ? ORDER BY cid LIMIT 1000')
+  let after = ''
+  for (;;) {
+    const pins = page.all(after) as { cid: string; type: 'recursive' | 'direct' }[]
+    if (pins.length === 0) break
+    for (const pin of pins) {
+      opts.signal?.throwIfAborted()
+      await markDag(repo, CID.parse(pin.cid), pin.type === 'recursive', progress, onDamaged)
+    }
+    after = pins.at(-1)!.cid
+    report()
+  }
+}
+
+async function markDag(
+  repo: Repo,
+  root: CID,
+  recursive: boolean,
+  progress: GcProgress,
+  onDamaged: (msg: string) => void,
+): Promise<void> {
+  const index = repo.blocks.index
+  if (!index.markLive(root.multihash.bytes)) return
+  progress.marked++
+  if (!recursive) return
+  let toRead: CID[] = [root]
+  while (toRead.length > 0) {
+    const batch = toRead.splice(0, MARK_BATCH)
+    const blocks = await Promise.all(
+      batch.map((cid) =>
+        repo.blocks.readAsync(cid, false).catch((err: Error) => {
+          onDamaged(`${cid} (under ${root}): ${err.message}`)
+          return undefined
+        }),
+      ),
+    )
+    for (const [i, bytes] of blocks.entries()) {
+      if (bytes == null) continue
+      for (const child of links(batch[i]!, bytes)) {
+        if (!index.markLive(child.multihash.bytes)) continue
+        progress.marked++
+        // raw and identity blocks link to nothing: no need to read them
+        if (child.code !== raw.code && child.multihash.code !== IDENTITY) toRead.push(child)
+      }
+    }
+    if (toRead.length > 10 * MARK_BATCH) toRead = toRead.slice() // keep the array compact
+  }
+}
+
+/**
+ * Deletes packs with no live block, rewrites sparse ones and merges small ones into this process's
+ * pack; never touches a pack another live process is writing.
+ */
+async function reclaim(store: PackStore, signal?: AbortSignal): Promise<number> {
   let reclaimed = 0
-  for (const pack of store.index.packs()) {
-    if (store.isActive(pack.id) || (pack.pid !== process.pid && pidAlive(pack.pid))) continue
+  const packs = store.index
+    .packs()
+    .filter((p) => !store.isActive(p.id) && (p.pid === process.pid || !pidAlive(p.pid)))
+  const sizes = new Map<number, number>()
+  for (const p of packs) {
+    const size = await stat(store.packPath(p.id)).then(
+      (s) => s.size,
+      () => undefined,
+    )
+    if (size != null) sizes.set(p.id, size)
+  }
+  const small = packs.filter((p) => p.blocks > 0 && (sizes.get(p.id) ?? Infinity) < SMALL_PACK)
+  for (const pack of packs) {
+    signal?.throwIfAborted()
     if (pack.blocks === 0) {
       store.removePack(pack.id)
       reclaimed++
       continue
     }
-    let fileBytes: number
-    try {
-      fileBytes = statSync(store.packPath(pack.id)).size
-    } catch {
-      continue
-    }
-    if (pack.live >= fileBytes * COMPACT_BELOW) continue
-    const moved = []
-    for (const entry of store.index.entriesInPack(pack.id)) {
-      moved.push(await store.append(CID.decode(entry.cid), store.readAt(entry)))
-    }
-    await store.sync(new Set(moved.map((m) => m.pack)))
-    store.index.relocate(moved)
-    store.removePack(pack.id)
+    const size = sizes.get(pack.id)
+    if (size == null) continue
+    const sparse = pack.live < size * COMPACT_BELOW
+    const mergeable = small.length > 1 && small.includes(pack)
+    if (!sparse && !mergeable) continue
+    await movePack(store, pack.id)
     reclaimed++
   }
   return reclaimed
+}
+
+/** Moves a pack's live blocks into this process's active pack, then deletes the pack. */
+async function movePack(store: PackStore, id: number): Promise<void> {
+  let after: Uint8Array | undefined
+  for (;;) {
+    const entries: IndexEntry[] = store.index.entriesInPackPage(id, after, 1024)
+    if (entries.length === 0) break
+    const moved: IndexEntry[] = []
+    for (const e of entries) moved.push(await store.append(CID.decode(e.cid), await store.readAtAsync(e)))
+    await store.sync(new Set(moved.map((m) => m.pack)))
+    store.index.relocate(moved)
+    after = entries.at(-1)!.mh
+  }
+  store.removePack(id)
 }

@@ -16,6 +16,14 @@ export type DaemonEvent =
       ms?: number
     }
   | { type: 'index'; rows: number; ms: number }
+  | {
+      type: 'gc'
+      phase: 'mark' | 'sweep' | 'reclaim' | 'finished' | 'failed'
+      marked?: number
+      removedBlocks: number
+      removedBytes: number
+      error?: string
+    }
 
 /** A typed in-process event bus. */
 export class EventBus {

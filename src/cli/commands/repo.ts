@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { IpfsKitError } from '../../errors.ts'
 import { globals, withRepo } from '../context.ts'
+import { runningDaemon } from '../daemon-access.ts'
 import { humanBytes, note, out, outJson } from '../output.ts'
 
 /** `ipfs-kit gc` and `ipfs-kit repo ...`: maintenance of the local data directory. */
@@ -10,17 +11,23 @@ export function registerRepo(program: Command): void {
     .description('remove every stored block that no pin reaches, and reclaim its disk space')
     .addHelpText('after', '\nExample:\n  ipfs-kit gc')
     .action(async (_flags: unknown, cmd: Command) => {
-      const { gc } = await import('../../content/gc.ts')
-      await withRepo(cmd, async (repo) => {
-        const r = await gc(repo)
-        if (globals(cmd).json) outJson(r)
-        else {
-          out(
-            `removed ${r.removedBlocks} blocks (${humanBytes(r.removedBytes)}), reclaimed ${r.packsReclaimed} pack files`,
-          )
-          for (const d of r.damaged) note(`warning: ${d}`)
-        }
-      })
+      // with a daemon running, gc runs inside it: it then closes its handles to removed packs and
+      // reclaims the packs it wrote itself
+      const daemon = await runningDaemon(cmd)
+      let r: import('../../content/gc.ts').GcResult
+      if (daemon != null) r = await daemon.gc()
+      else {
+        const { gc } = await import('../../content/gc.ts')
+        r = await withRepo(cmd, (repo) => gc(repo))
+      }
+      if (globals(cmd).json) outJson(r)
+      else {
+        out(
+          `removed ${r.removedBlocks} blocks (${humanBytes(r.removedBytes)}), reclaimed ${r.packsReclaimed} pack files${daemon != null ? ' (in the daemon)' : ''}`,
+        )
+        for (const d of r.damaged) note(`warning: ${d}`)
+        if (r.deferred) note('note: an add kept running; some unreachable blocks are left for the next gc')
+      }
     })
 
   const repo = program.command('repo').description('inspect and check the local data directory')

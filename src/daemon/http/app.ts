@@ -7,6 +7,7 @@ import { errorHandler } from './errors.ts'
 import { backendRoutes } from './routes/backends.ts'
 import { pinRoutes } from './routes/pins.ts'
 import { replicationRoutes } from './routes/replication.ts'
+import { repoRoutes } from './routes/repo.ts'
 import { systemRoutes } from './routes/system.ts'
 
 export interface AppOptions {
@@ -63,5 +64,6 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
   await app.register(backendRoutes(daemon))
   await app.register(pinRoutes(daemon))
   await app.register(replicationRoutes(daemon))
+  await app.register(repoRoutes(daemon))
   return app
 }
