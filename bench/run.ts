@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
-import { readBench } from './read.ts'
 import { loadavg, machineReport } from './lib.ts'
+import { readBench } from './read.ts'
 
 const env = (k: string, d: number) => {
   const n = Number(process.env[k] ?? d)

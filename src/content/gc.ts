@@ -43,6 +43,8 @@ const COMPACT_BELOW = 0.5
 const SMALL_PACK = 16 << 20
 /** Rows deleted per write transaction: each holds the index's write lock for a few milliseconds. */
 const SWEEP_BATCH = 2000
+/** A re-mark also walks pins stamped this long before the last mark began (clocks are not exact). */
+const CLOCK_SLACK_MS = 5000
 /** Blocks read together while marking. */
 const MARK_BATCH = 64
 
@@ -68,6 +70,7 @@ export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {
   index.beginMark()
   try {
     let generation = index.generation()
+    let markedAt = Date.now()
     await markAll(repo, opts, progress, onDamaged, report)
     progress.phase = 'sweep'
     report()
@@ -89,9 +92,12 @@ export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {
       }
       waitedSince = undefined
       if (outcome === 'changed') {
-        // something was added since the mark: walk what is new, then look at this batch again
+        // an add finished since the mark: walk the pins made or changed since then (the rest are
+        // marked already), then look at this batch again
         generation = index.generation()
-        await markAll(repo, opts, progress, onDamaged, report)
+        const since = markedAt - CLOCK_SLACK_MS
+        markedAt = Date.now()
+        await markAll(repo, opts, progress, onDamaged, report, since)
         continue
       }
       after = batch.at(-1)!.mh
@@ -126,14 +132,23 @@ async function markAll(
   progress: GcProgress,
   onDamaged: (msg: string) => void,
   report: () => void,
+  since?: number,
 ): Promise<void> {
   const extra = (await opts.roots?.()) ?? []
   for (const root of extra) await markDag(repo, root, true, progress, onDamaged)
   // pins are paged by CID, so the state database is never held by one long query
-  const page = repo.db.prepare('SELECT cid, type FROM pins WHERE cid > ? ORDER BY cid LIMIT 1000')
+  const page =
+    since == null
+      ? repo.db.prepare('SELECT cid, type FROM pins WHERE cid > ? ORDER BY cid LIMIT 500')
+      : repo.db.prepare(
+          'SELECT cid, type FROM pins WHERE cid > ? AND max(created_at, coalesce(updated_at, 0)) >= ? ORDER BY cid LIMIT 500',
+        )
   let after = ''
   for (;;) {
-    const pins = page.all(after) as { cid: string; type: 'recursive' | 'direct' }[]
+    const pins = (since == null ? page.all(after) : page.all(after, since)) as {
+      cid: string
+      type: 'recursive' | 'direct'
+    }[]
     if (pins.length === 0) break
     for (const pin of pins) {
       opts.signal?.throwIfAborted()
@@ -141,6 +156,8 @@ async function markAll(
     }
     after = pins.at(-1)!.cid
     report()
+    // a page of pins whose blocks need no reads never awaits: let the daemon's requests in
+    await new Promise((r) => setImmediate(r))
   }
 }
 
@@ -154,7 +171,7 @@ async function markDag(
   const index = repo.blocks.index
   if (!index.markLive(root.multihash.bytes)) return
   progress.marked++
-  if (!recursive) return
+  if (!recursive || !hasLinks(root)) return
   let toRead: CID[] = [root]
   while (toRead.length > 0) {
     const batch = toRead.splice(0, MARK_BATCH)
@@ -171,12 +188,16 @@ async function markDag(
       for (const child of links(batch[i]!, bytes)) {
         if (!index.markLive(child.multihash.bytes)) continue
         progress.marked++
-        // raw and identity blocks link to nothing: no need to read them
-        if (child.code !== raw.code && child.multihash.code !== IDENTITY) toRead.push(child)
+        if (hasLinks(child)) toRead.push(child)
       }
     }
     if (toRead.length > 10 * MARK_BATCH) toRead = toRead.slice() // keep the array compact
   }
+}
+
+/** Raw and identity blocks link to nothing: marking never needs to read them. */
+function hasLinks(cid: CID): boolean {
+  return cid.code !== raw.code && cid.multihash.code !== IDENTITY
 }
 
 /**

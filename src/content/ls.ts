@@ -22,7 +22,7 @@ export async function ls(store: BlockSource, path: string, opts: ReadOptions = {
   let batch: DirLink[] = []
   const flush = async () => {
     const blocks = await getMany(batch.map((l) => l.cid))
-    batch.forEach((l, i) => out.push(describe(decodeNode(l.cid, blocks[i]!), l.name)))
+    for (const [i, l] of batch.entries()) out.push(describe(decodeNode(l.cid, blocks[i]!), l.name))
     batch = []
   }
   for await (const link of dirLinks(store, entry, opts)) {

@@ -1,9 +1,9 @@
 import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import { FetchTimeoutError } from '../errors.ts'
-import type { BlockSource } from './blocks.ts'
 import type { EmbeddedNode } from '../node/embedded.ts'
 import type { Repo } from '../repo.ts'
+import type { BlockSource } from './blocks.ts'
 
 export interface ContentReader {
   store: BlockSource

@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import { InvalidInputError } from '../errors.ts'
-import { type BlockSource, type GetBlock, blockGetter, type ReadOptions, translateError } from './blocks.ts'
+import { type BlockSource, blockGetter, type GetBlock, type ReadOptions, translateError } from './blocks.ts'
 import { parseIpfsPath } from './cid.ts'
 import { type ContentNode, decodeNode } from './node.ts'
 
