@@ -4,6 +4,7 @@ import { blockKey } from '../blockstore/hashing.ts'
 import type { PackStore } from '../blockstore/pack-store.ts'
 import { pidAlive } from '../fs-utils.ts'
 import type { Repo } from '../repo.ts'
+import { readVfsRoot } from '../vfs/root-store.ts'
 import { links } from './links.ts'
 
 export interface GcResult {
@@ -38,7 +39,10 @@ export async function gc(repo: Repo): Promise<GcResult> {
 function liveSet(repo: Repo): { live: Set<string>; damaged: string[] } {
   const live = new Set<string>()
   const damaged: string[] = []
-  for (const pin of repo.pins.list()) {
+  // the VFS root is a gc root too: everything reachable from `vfs stat /` stays
+  const vfsRoot = readVfsRoot(repo.dir)
+  const vfs = vfsRoot == null ? [] : [{ cid: vfsRoot.toString(), type: 'recursive' as const }]
+  for (const pin of [...repo.pins.list(), ...vfs]) {
     const stack = [CID.parse(pin.cid)]
     while (stack.length > 0) {
       const cid = stack.pop()!

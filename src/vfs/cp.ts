@@ -1,6 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import { parseIpfsPath } from '../content/cid.ts'
 import { InvalidInputError } from '../errors.ts'
+import { DEFAULT_CID_VERSION } from './dag.ts'
 import { VfsExistsError, VfsNotFoundError } from './errors.ts'
 import { joinPath, parseVfsPath, splitLast, type VfsPath } from './path.ts'
 import { childLink, describeNode, editDir, type Found, lookup, removeChild, setChild } from './tree.ts'
@@ -24,7 +25,7 @@ export async function cp(
   if (name === '')
     throw new InvalidInputError('give the destination a name: copying "/" needs a path like /backup')
   let root = ctx.root
-  const dirVersion = opts.cidVersion ?? ctx.rootVersion
+  const dirVersion = opts.cidVersion ?? DEFAULT_CID_VERSION
   if (opts.parents && dir.length > 0)
     root = (await editDir(session, root, dir, () => {}, { parents: true, dirVersion })).cid
   const result = await editDir(

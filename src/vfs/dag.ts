@@ -15,6 +15,12 @@ export interface Link {
 /** CID version of the nodes a builder makes (Kubo's `cid.Builder`; always sha2-256 here). */
 export type CidVersion = 0 | 1
 
+/**
+ * CID version of new files and directories without `--cid-version`: Kubo 0.41 takes it from
+ * Import.CidVersion (default 0) for every `files` command, whatever the parent directory's version.
+ */
+export const DEFAULT_CID_VERSION: CidVersion = 0
+
 /** A mutable dag-pb node (Go's `merkledag.ProtoNode`). */
 export class PbNode {
   data: Uint8Array | undefined

@@ -1,4 +1,4 @@
-import { IpfsKitError, InvalidInputError } from '../errors.ts'
+import { InvalidInputError, IpfsKitError } from '../errors.ts'
 
 /** A VFS path that names nothing. */
 export class VfsNotFoundError extends IpfsKitError {

@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors.ts'
 
 /** UnixFS Data types, as numbered in unixfs.proto. */
-export const enum FsType {
+export enum FsType {
   Raw = 0,
   Directory = 1,
   File = 2,

@@ -2,7 +2,7 @@ import type { CID } from 'multiformats/cid'
 import { InvalidInputError } from '../errors.ts'
 import type { Repo } from '../repo.ts'
 import { cp } from './cp.ts'
-import { type CidVersion, DagSession, sealPb } from './dag.ts'
+import { DagSession, sealPb } from './dag.ts'
 import { ls } from './ls.ts'
 import { mkdir } from './mkdir.ts'
 import { mv } from './mv.ts'
@@ -145,7 +145,7 @@ export class Vfs {
         const session = new DagSession(this.repo.blocks, writer)
         let root = this.roots.current()
         if (root == null) root = (await session.putPb(emptyDir(0))).cid
-        const outcome = await fn({ session, root, rootVersion: root.version as CidVersion })
+        const outcome = await fn({ session, root })
         await writer.commit()
         this.roots.commit(outcome.root.cid)
         return outcome.result

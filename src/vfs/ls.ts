@@ -1,9 +1,9 @@
+import type { CID } from 'multiformats/cid'
 import type { DagSession } from './dag.ts'
 import { VfsNotFoundError } from './errors.ts'
 import type { VfsPath } from './path.ts'
 import { describeNode, type Found, lookup } from './tree.ts'
 import type { VfsEntry } from './types.ts'
-import type { CID } from 'multiformats/cid'
 
 /** `ipfs files ls -l`: a directory's entries in link order; a file lists as itself. */
 export async function ls(session: DagSession, root: CID, path: VfsPath): Promise<VfsEntry[]> {

@@ -1,3 +1,4 @@
+import { DEFAULT_CID_VERSION } from './dag.ts'
 import { VfsExistsError } from './errors.ts'
 import { splitLast, type VfsPath } from './path.ts'
 import { childLink, describeNode, editDir, emptyDir, setChild } from './tree.ts'
@@ -15,7 +16,7 @@ export async function mkdir(
     throw new VfsExistsError('/', 'the root always exists')
   }
   const { dir, name } = splitLast(path)
-  const dirVersion = opts.cidVersion ?? ctx.rootVersion
+  const dirVersion = opts.cidVersion ?? DEFAULT_CID_VERSION
   const root = await editDir(
     session,
     ctx.root,

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../errors.ts'
+import { DEFAULT_CID_VERSION } from './dag.ts'
 import { VfsExistsError, VfsNotFoundError, VfsTypeError } from './errors.ts'
 import { joinPath, splitLast, type VfsPath } from './path.ts'
 import { childLink, editDir, lookup, removeChild, setChild } from './tree.ts'
@@ -44,7 +45,7 @@ export async function mv(
       }
       setChild(d, dstName, node.node)
     },
-    { dirVersion: ctx.rootVersion },
+    { dirVersion: DEFAULT_CID_VERSION },
   )
   root = await editDir(
     session,
@@ -53,7 +54,7 @@ export async function mv(
     (d) => {
       if (!removeChild(d, src.name)) throw new VfsTypeError(`${from.path} vanished during the move`)
     },
-    { dirVersion: ctx.rootVersion },
+    { dirVersion: DEFAULT_CID_VERSION },
   )
   return { root, result: { from: from.path, to: joinPath(dest) } }
 }

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../errors.ts'
+import { DEFAULT_CID_VERSION } from './dag.ts'
 import { VfsNotFoundError, VfsTypeError } from './errors.ts'
 import { splitLast, type VfsPath } from './path.ts'
 import { childLink, describeNode, editDir, lookup, removeChild } from './tree.ts'
@@ -28,7 +29,7 @@ export async function rm(
         throw new VfsTypeError(`${path.path} is a directory: use -r to remove directories`)
       removeChild(d, name)
     },
-    { dirVersion: ctx.rootVersion },
+    { dirVersion: DEFAULT_CID_VERSION },
   )
   return { root, result: { path: path.path, removed: true } }
 }

@@ -28,8 +28,6 @@ export interface VfsStat {
 export interface MutationContext {
   session: DagSession
   root: CID
-  /** CID version of the root directory: new directories inherit it unless told otherwise (as MFS). */
-  rootVersion: CidVersion
 }
 
 /** What a mutation returns: the new root and its own result. */

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.ts'
-import { type CidVersion, decodeBlock, PbNode } from './dag.ts'
+import { DEFAULT_CID_VERSION, type Decoded, decodeBlock, PbNode } from './dag.ts'
 import { VfsNotFoundError, VfsTypeError } from './errors.ts'
 import { emptyFileData } from './fsnode.ts'
 import { FileModifier } from './modifier.ts'
@@ -41,12 +41,12 @@ export async function write(
     root = (
       await editDir(session, root, dir, () => {}, {
         parents: true,
-        dirVersion: opts.cidVersion ?? ctx.rootVersion,
+        dirVersion: opts.cidVersion ?? DEFAULT_CID_VERSION,
       })
     ).cid
   }
   const existing = await lookup(session, root, path.segments)
-  let from
+  let from: Decoded
   if (existing != null) {
     if (existing.kind === 'directory' || existing.kind === 'hamt')
       throw new VfsTypeError(`${path.path} is a directory, not a file`)
@@ -59,8 +59,8 @@ export async function write(
     if (parent == null) throw new VfsNotFoundError(`${joinPath(dir)} (use --parents to make it)`)
     if (parent.kind !== 'directory' && parent.kind !== 'hamt')
       throw new VfsTypeError(`${joinPath(dir)} is not a directory`)
-    // a new file takes the CID version of its directory unless told otherwise, as in MFS
-    const version = opts.cidVersion ?? (parent.node.cid.version as CidVersion)
+    // as Kubo 0.41: a new file is CIDv0 (Import.CidVersion's default) unless --cid-version says otherwise
+    const version = opts.cidVersion ?? DEFAULT_CID_VERSION
     const empty = await session.putPb(new PbNode(emptyFileData(), [], version))
     from = decodeBlock(empty.cid, empty.bytes)
   }
@@ -71,7 +71,7 @@ export async function write(
   for await (const piece of copyChunks(source, opts.count)) await file.write(piece)
   const node = await file.finish()
   const newRoot = await editDir(session, root, dir, (d) => setChild(d, name, node), {
-    dirVersion: ctx.rootVersion,
+    dirVersion: DEFAULT_CID_VERSION,
   })
   return { root: newRoot, result: { path: path.path, cid: node.cid, size: file.size() } }
 }
