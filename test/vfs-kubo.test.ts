@@ -1,0 +1,211 @@
+/**
+ * The VFS must give the root CID Kubo's `ipfs files` (MFS) gives after the same operations. Kubo
+ * 0.41 runs strictly offline on its own temp repo; after every step both roots are compared.
+ * `files write` builds trickle DAGs through boxo's DagModifier (a 2 MiB write buffer, in-place
+ * overwrites, 4 KiB zero padding past the end), so writes of several chunks, appends, overwrites,
+ * sparse writes and truncates are each checked, with CIDv0, CIDv1 and --raw-leaves.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { promisify } from 'node:util'
+import { Repo } from '../src/repo.ts'
+import { Vfs } from '../src/vfs/index.ts'
+import { run, tempDir } from './helpers/cli.ts'
+import { KUBO_BIN, requireKubo, writeSeededFile } from './helpers/kubo.ts'
+
+const execFileAsync = promisify(execFile)
+const CHUNK = 262_144
+
+let tmp: ReturnType<typeof tempDir>
+let kuboEnv: NodeJS.ProcessEnv
+let repo: Repo
+let vfs: Vfs
+
+/** `ipfs files ARGS` on the offline Kubo repo: stdout, trimmed. */
+async function kubo(...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(KUBO_BIN, ['files', ...args], { env: kuboEnv, maxBuffer: 64 << 20 })
+  return stdout.toString().trim()
+}
+
+function seeded(name: string, size: number): string {
+  const path = join(tmp.dir, name)
+  writeSeededFile(path, size, `vfs-kubo-${name}`)
+  return path
+}
+
+async function assertSameRoot(step: string): Promise<void> {
+  const theirs = await kubo('stat', '--hash', '/')
+  assert.equal(vfs.root().toString(), theirs, `after ${step}: our root differs from Kubo's`)
+}
+
+before(async () => {
+  requireKubo()
+  tmp = tempDir('ipfs-kit-vfs-kubo-')
+  kuboEnv = { ...process.env, IPFS_PATH: join(tmp.dir, 'kubo'), IPFS_TELEMETRY: 'off' }
+  await execFileAsync(KUBO_BIN, ['init', '--profile', 'test', '--empty-repo'], { env: kuboEnv })
+  repo = Repo.open(join(tmp.dir, 'kit'))
+  vfs = await Vfs.open(repo)
+})
+after(async () => {
+  await vfs?.close()
+  await repo?.close()
+  tmp?.cleanup()
+})
+
+describe('VFS root CIDs equal Kubo ipfs files', () => {
+  it('starts from the empty MFS root', async () => {
+    await assertSameRoot('init')
+    assert.equal(vfs.root().toString(), 'QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn')
+  })
+
+  it('matches after a sequence of mkdir, write, append, overwrite, sparse write, truncate, mv, cp and rm', async () => {
+    const small = seeded('small', 6)
+    const a = seeded('a', 700_000)
+    const b = seeded('b', 100_000)
+    const c = seeded('c', 5_000_000)
+    // more than 174 chunks: the trickle DAG grows subtrees and each 2 MiB flush refills the last one
+    const big = seeded('big', 190 * CHUNK + 12_345)
+    const bytes = (p: string) => readFileSync(p)
+    type Step = [label: string, ours: () => Promise<unknown>, kubo: string[]]
+    const steps: Step[] = [
+      ['mkdir -p', () => vfs.mkdir('/docs/deep/er', { parents: true }), ['mkdir', '-p', '/docs/deep/er']],
+      [
+        'write small',
+        () => vfs.write('/docs/small', bytes(small), { create: true }),
+        ['write', '--create', '/docs/small', small],
+      ],
+      [
+        'write 3 chunks',
+        () => vfs.write('/docs/a', bytes(a), { create: true }),
+        ['write', '--create', '/docs/a', a],
+      ],
+      [
+        'append',
+        () => vfs.write('/docs/a', bytes(b), { offset: 700_000 }),
+        ['write', '--offset', '700000', '/docs/a', b],
+      ],
+      [
+        'overwrite inside',
+        () => vfs.write('/docs/a', bytes(b), { offset: 300_000 }),
+        ['write', '--offset', '300000', '/docs/a', b],
+      ],
+      [
+        'sparse',
+        () => vfs.write('/docs/s', bytes(b), { create: true, offset: 1_000_000 }),
+        ['write', '--create', '--offset', '1000000', '/docs/s', b],
+      ],
+      [
+        'truncate',
+        () => vfs.write('/docs/a', bytes(b), { truncate: true }),
+        ['write', '--truncate', '/docs/a', b],
+      ],
+      [
+        'write --cid-version 1 --parents',
+        () => vfs.write('/v1/c', bytes(c), { create: true, parents: true, cidVersion: 1 }),
+        ['write', '--create', '--parents', '--cid-version', '1', '/v1/c', c],
+      ],
+      [
+        'append to v1',
+        () => vfs.write('/v1/c', bytes(b), { offset: 5_000_000 }),
+        ['write', '--offset', '5000000', '/v1/c', b],
+      ],
+      [
+        'truncate v1',
+        () => vfs.write('/v1/c', bytes(a), { truncate: true }),
+        ['write', '--truncate', '/v1/c', a],
+      ],
+      [
+        'small v1 (one raw block)',
+        () => vfs.write('/v1/small', bytes(small), { create: true, cidVersion: 1 }),
+        ['write', '--create', '--cid-version', '1', '/v1/small', small],
+      ],
+      [
+        '--raw-leaves on v0',
+        () => vfs.write('/rl', bytes(c), { create: true, rawLeaves: true }),
+        ['write', '--create', '--raw-leaves', '/rl', c],
+      ],
+      [
+        '--count',
+        () => vfs.write('/cnt', bytes(c), { create: true, count: 1_234_567 }),
+        ['write', '--create', '-n', '1234567', '/cnt', c],
+      ],
+      [
+        '190 chunks',
+        () => vfs.write('/big', bytes(big), { create: true }),
+        ['write', '--create', '/big', big],
+      ],
+      [
+        'append to 190 chunks',
+        () => vfs.write('/big', bytes(c), { offset: 190 * CHUNK + 12_345 }),
+        ['write', '--offset', String(190 * CHUNK + 12_345), '/big', c],
+      ],
+      ['mv into dir/', () => vfs.mv('/docs/a', '/docs/deep/'), ['mv', '/docs/a', '/docs/deep/']],
+      ['mv rename', () => vfs.mv('/docs/s', '/docs/sparse'), ['mv', '/docs/s', '/docs/sparse']],
+      ['mv onto a dir', () => vfs.mv('/cnt', '/docs'), ['mv', '/cnt', '/docs']],
+      ['mv over a file', () => vfs.mv('/docs/small', '/docs/sparse'), ['mv', '/docs/small', '/docs/sparse']],
+      ['cp a VFS dir', () => vfs.cp('/docs', '/copy'), ['cp', '/docs', '/copy']],
+      ['rm -r', () => vfs.rm('/docs/deep', { recursive: true }), ['rm', '-r', '/docs/deep']],
+      ['rm file', () => vfs.rm('/rl'), ['rm', '/rl']],
+      [
+        'mkdir --cid-version 1',
+        () => vfs.mkdir('/n1/n2', { parents: true, cidVersion: 1 }),
+        ['mkdir', '-p', '--cid-version', '1', '/n1/n2'],
+      ],
+      [
+        'new file in a v1 dir is v0',
+        () => vfs.write('/n1/n2/f', bytes(b), { create: true }),
+        ['write', '--create', '/n1/n2/f', b],
+      ],
+    ]
+    for (const [label, ours, theirs] of steps) {
+      await kubo(...theirs)
+      await ours()
+      await assertSameRoot(label)
+    }
+    // reading back gives the bytes written, through the same DAGs
+    const parts: Uint8Array[] = []
+    for await (const part of vfs.read('/v1/c')) parts.push(part)
+    const got = Buffer.concat(parts)
+    assert.deepEqual(got, bytes(a))
+  })
+
+  it('cp from /ipfs/<cid> links the existing DAG: same root as Kubo, no new data blocks', async () => {
+    const f = seeded('added', 3 * CHUNK + 7)
+    const { stdout } = await execFileAsync(KUBO_BIN, ['add', '--offline', '-Q', f], { env: kuboEnv })
+    const added = await run(['ipfs', 'add', '-Q', f], { home: join(tmp.dir, 'kit') })
+    assert.equal(added.code, 0, added.stderr)
+    const cid = added.stdout.toString().trim()
+    assert.equal(cid, stdout.toString().trim())
+    const before = repo.blocks.index.generation()
+    const blocksBefore = [...repo.blocks.index.entries()].length
+    await kubo('cp', `/ipfs/${cid}`, '/linked')
+    await vfs.cp(`/ipfs/${cid}`, '/linked')
+    await assertSameRoot('cp /ipfs/<cid>')
+    const s = await vfs.stat('/linked')
+    assert.equal(s.cid.toString(), cid)
+    // only the directories above it were rewritten: one new block per level, no file data
+    const newBlocks = [...repo.blocks.index.entries()].length - blocksBefore
+    assert.ok(newBlocks <= 1, `cp wrote ${newBlocks} blocks (generation ${before})`)
+  })
+
+  it('the CLI writes stdin in any chunking to the same CID as Kubo', async () => {
+    const f = seeded('cli', 4 * 1024 * 1024 + 99)
+    const home = join(tmp.dir, 'kit')
+    const r = await run(['vfs', 'write', '--create', '--parents', '/cli/stdin'], {
+      home,
+      input: readFileSync(f),
+    })
+    assert.equal(r.code, 0, r.stderr)
+    const r2 = await run(['--json', 'vfs', 'write', '--create', '/cli/file', f], { home })
+    assert.equal(r2.code, 0, r2.stderr)
+    await kubo('write', '--create', '--parents', '/cli/stdin', f)
+    await kubo('write', '--create', '/cli/file', f)
+    const stat = await run(['vfs', 'stat', '--hash', '/cli/stdin'], { home })
+    assert.equal(stat.stdout.toString().trim(), await kubo('stat', '--hash', '/cli/stdin'))
+    assert.equal(JSON.parse(r2.stdout.toString()).Hash, await kubo('stat', '--hash', '/cli/file'))
+    assert.equal(vfs.root().toString(), await kubo('stat', '--hash', '/'))
+  })
+})
