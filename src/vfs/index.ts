@@ -76,8 +76,8 @@ export class Vfs {
   }
 
   /** Streams a file's bytes, optionally from `offset` for `length` bytes. */
-  read(path: string, opts: ReadOptions = {}): AsyncIterable<Uint8Array> {
-    return read(this.reader(), this.root(), parseVfsPath(path), opts)
+  async *read(path: string, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+    yield* read(this.reader(), this.root(), parseVfsPath(path), opts)
   }
 
   /** Writes bytes into a file (see WriteOptions); streams, so any size fits in bounded memory. */
