@@ -120,6 +120,28 @@ export async function loadDir(session: DagSession, cid: CID, where: string): Pro
   return (found.decoded as { node: PbNode }).node.copy()
 }
 
+/** Kubo's Import.UnixFSHAMTDirectorySizeThreshold default: past it, MFS shards a directory. */
+export const HAMT_THRESHOLD_BYTES = 262_144
+
+/** Kubo's default ("links") size estimate of a plain directory: names plus CID bytes. */
+export function estimatedDirSize(dir: PbNode): number {
+  let n = 0
+  for (const l of dir.links) n += Buffer.byteLength(l.Name) + l.Hash.bytes.length
+  return n
+}
+
+/**
+ * Refuses an edit that grows a plain directory past Kubo's sharding threshold: Kubo would turn it
+ * into a HAMT, which the VFS does not write yet, so going on would silently give another CID.
+ */
+function checkShardThreshold(before: number, dir: PbNode, where: string): void {
+  const after = estimatedDirSize(dir)
+  if (after > HAMT_THRESHOLD_BYTES && after > before)
+    throw new InvalidInputError(
+      `${where} would pass ${HAMT_THRESHOLD_BYTES} bytes of links, where Kubo turns a directory into a HAMT shard, which the VFS cannot write yet: spread its entries over subdirectories`,
+    )
+}
+
 export interface EditOptions {
   /** Create missing directories on the way (`-p`). */
   parents?: boolean
@@ -142,7 +164,9 @@ export async function editDir(
     const where = joinPath(segments.slice(0, depth))
     const dir = await loadDir(session, cid, where)
     if (depth === segments.length) {
+      const before = estimatedDirSize(dir)
       await edit(dir, where)
+      checkShardThreshold(before, dir, where)
       return await session.putPb(dir)
     }
     const name = segments[depth]!
@@ -152,7 +176,9 @@ export async function editDir(
       child = (await session.putPb(emptyDir(opts.dirVersion))).cid
     }
     const updated = await walk(child, depth + 1)
+    const before = estimatedDirSize(dir)
     setChild(dir, name, updated)
+    checkShardThreshold(before, dir, where)
     return await session.putPb(dir)
   }
   return await walk(root, 0)
