@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
+import * as dagPb from '@ipld/dag-pb'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { Repo } from '../src/repo.ts'
 import { Vfs } from '../src/vfs/index.ts'
 import { run, tempDir } from './helpers/cli.ts'
@@ -208,4 +211,78 @@ describe('VFS root CIDs equal Kubo ipfs files', () => {
     assert.equal(JSON.parse(r2.stdout.toString()).Hash, await kubo('stat', '--hash', '/cli/file'))
     assert.equal(vfs.root().toString(), await kubo('stat', '--hash', '/'))
   })
+
+  it('shards a directory past 256 KiB of links and unshards it below, as Kubo does, with sub-shards', async () => {
+    await kubo('write', '--create', '/e', seeded('empty', 0))
+    const empty = await vfs.write('/e', new Uint8Array(0), { create: true })
+    await assertSameRoot('empty file')
+    // 1120 entries of 200-byte names: 262,080 bytes of links, 64 short of the threshold
+    const names = Array.from({ length: 1120 }, (_, i) => `${String(i).padStart(5, '0')}${'n'.repeat(195)}`)
+    const bytes = dagPb.encode({
+      Data: Uint8Array.of(8, 1),
+      Links: names.map((Name) => ({ Name, Hash: empty.cid, Tsize: 4 })),
+    })
+    const wide = CID.createV0(await sha256.digest(bytes))
+    await repo.blocks.put(wide, bytes)
+    await putKuboBlock(bytes)
+    const [x, yy] = [seeded('x', 1), seeded('yy', 2)]
+    type Step = [label: string, ours: () => Promise<unknown>, kubo: string[]]
+    const steps: Step[] = [
+      ['cp the wide directory', () => vfs.cp(`/ipfs/${wide}`, '/wide'), ['cp', `/ipfs/${wide}`, '/wide']],
+      [
+        'one entry more: sharded',
+        () => vfs.cp('/e', `/wide/${'z'.repeat(200)}`),
+        ['cp', '/e', `/wide/${'z'.repeat(200)}`],
+      ],
+      [
+        'a file written inside the shard',
+        () => vfs.write('/wide/sub/f', readFileSync(x), { create: true, parents: true }),
+        ['write', '--create', '--parents', '/wide/sub/f', x],
+      ],
+      [
+        'replace inside the shard',
+        () => vfs.write('/wide/sub/f', readFileSync(yy), { truncate: true }),
+        ['write', '--truncate', '/wide/sub/f', yy],
+      ],
+      ['rm inside the shard', () => vfs.rm(`/wide/${names[7]}`), ['rm', `/wide/${names[7]}`]],
+      [
+        'mv inside the shard',
+        () => vfs.mv(`/wide/${names[8]}`, '/wide/moved'),
+        ['mv', `/wide/${names[8]}`, '/wide/moved'],
+      ],
+      [
+        'rm down to the threshold: plain again',
+        () => vfs.rm(`/wide/${'z'.repeat(200)}`),
+        ['rm', `/wide/${'z'.repeat(200)}`],
+      ],
+    ]
+    for (const [label, ours, theirs] of steps) {
+      await kubo(...theirs)
+      await ours()
+      await assertSameRoot(label)
+    }
+    // the directory's type follows Kubo's: sharded after the 1121st entry, plain again after the rm
+    assert.equal((await vfs.stat('/wide')).cid.toString(), await kubo('stat', '--hash', '/wide'))
+    for (let i = 0; i < 12; i++) {
+      const name = `${'w'.repeat(200)}${i}`
+      await kubo('cp', '/e', `/wide/${name}`)
+      await vfs.cp('/e', `/wide/${name}`)
+    }
+    await assertSameRoot('12 entries added')
+    for (let i = 0; i < 12; i += 2) {
+      await kubo('rm', `/wide/${'w'.repeat(200)}${i}`)
+      await vfs.rm(`/wide/${'w'.repeat(200)}${i}`)
+    }
+    await assertSameRoot('6 entries removed')
+  })
 })
+
+/** `ipfs block put` of a dag-pb block into the Kubo repo. */
+async function putKuboBlock(bytes: Uint8Array): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile(KUBO_BIN, ['block', 'put', '--format', 'v0'], { env: kuboEnv }, (err) =>
+      err == null ? resolve() : reject(err),
+    )
+    child.stdin?.end(bytes)
+  })
+}

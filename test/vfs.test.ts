@@ -248,32 +248,3 @@ describe('VFS paths can never leave the root', () => {
     assert.match(r2.stderr, /absolute/)
   })
 })
-
-describe('VFS and HAMT-sharded directories', () => {
-  it('refuses to grow a plain directory past the 256 KiB of links where Kubo would shard it', async () => {
-    const dagPb = await import('@ipld/dag-pb')
-    const empty = await vfs.write('/hamt-probe', Buffer.alloc(0), { create: true })
-    // names of 200 bytes + 34-byte CIDs: 1120 entries are 262,080 bytes, one more passes 262,144;
-    // Kubo 0.41 keeps such a directory of 1120 entries plain and shards it at the 1121st (checked by hand)
-    const links = Array.from({ length: 1120 }, (_, i) => ({
-      Name: `${String(i).padStart(5, '0')}${'n'.repeat(195)}`,
-      Hash: empty.cid,
-      Tsize: 4,
-    }))
-    const bytesOf = dagPb.encode({ Data: Uint8Array.of(8, 1), Links: links })
-    const dir = CID.createV0(await sha256.digest(bytesOf))
-    await repo.blocks.put(dir, bytesOf)
-    await vfs.cp(`/ipfs/${dir}`, '/wide')
-    assert.equal((await vfs.ls('/wide')).length, 1120)
-    const root = vfs.root().toString()
-    await rejectsWith(
-      vfs.cp('/hamt-probe', `/wide/${'z'.repeat(200)}`),
-      'ERR_INVALID_INPUT',
-      /HAMT shard, which the VFS cannot write yet/,
-    )
-    assert.equal(vfs.root().toString(), root)
-    // removing entries stays allowed
-    await vfs.rm(`/wide/${links[0]!.Name}`)
-    assert.equal((await vfs.ls('/wide')).length, 1119)
-  })
-})

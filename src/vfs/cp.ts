@@ -4,7 +4,7 @@ import { InvalidInputError } from '../errors.ts'
 import { DEFAULT_CID_VERSION } from './dag.ts'
 import { VfsExistsError, VfsNotFoundError } from './errors.ts'
 import { joinPath, parseVfsPath, splitLast, type VfsPath } from './path.ts'
-import { childLink, describeNode, editDir, type Found, lookup, removeChild, setChild } from './tree.ts'
+import { describeNode, editDir, type Found, lookup } from './tree.ts'
 import type { CpOptions, MutationContext, MutationOutcome } from './types.ts'
 
 /**
@@ -32,12 +32,12 @@ export async function cp(
     session,
     root,
     dir,
-    (d) => {
-      if (childLink(d, name) != null) {
+    async (d) => {
+      if ((await d.get(name)) != null) {
         if (!opts.force) throw new VfsExistsError(joinPath(dest), 'use --force to replace it')
-        removeChild(d, name)
+        await d.remove(name)
       }
-      setChild(d, name, source.found.node)
+      await d.set(name, source.found.node)
     },
     { dirVersion },
   )

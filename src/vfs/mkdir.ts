@@ -1,7 +1,7 @@
 import { DEFAULT_CID_VERSION } from './dag.ts'
 import { VfsExistsError } from './errors.ts'
 import { splitLast, type VfsPath } from './path.ts'
-import { childLink, describeNode, editDir, emptyDir, setChild } from './tree.ts'
+import { describeNode, editDir, emptyDir } from './tree.ts'
 import type { MkdirOptions, MutationContext, MutationOutcome } from './types.ts'
 
 /** `ipfs files mkdir [-p]`: an existing directory is an error unless `parents`. */
@@ -22,13 +22,13 @@ export async function mkdir(
     ctx.root,
     dir,
     async (d) => {
-      const existing = childLink(d, name)
+      const existing = await d.get(name)
       if (existing != null) {
         const found = describeNode(await session.node(existing), path.path)
         if (opts.parents && (found.kind === 'directory' || found.kind === 'hamt')) return
         throw new VfsExistsError(path.path)
       }
-      setChild(d, name, await session.putPb(emptyDir(dirVersion)))
+      await d.set(name, await session.putPb(emptyDir(dirVersion)))
     },
     { parents: opts.parents, dirVersion },
   )

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.ts'
 import { DEFAULT_CID_VERSION } from './dag.ts'
 import { VfsExistsError, VfsNotFoundError, VfsTypeError } from './errors.ts'
 import { joinPath, splitLast, type VfsPath } from './path.ts'
-import { childLink, editDir, lookup, removeChild, setChild } from './tree.ts'
+import { editDir, lookup } from './tree.ts'
 import type { MutationContext, MutationOutcome } from './types.ts'
 
 /**
@@ -37,13 +37,15 @@ export async function mv(
     ctx.root,
     dstDir,
     async (d, where) => {
-      const existing = childLink(d, dstName)
+      const existing = await d.get(dstName)
       if (existing != null) {
         const found = await lookup(session, existing, [])
         if (found?.kind !== 'file' && found?.kind !== 'symlink')
           throw new VfsExistsError(joinPath(dest), `${where} already holds a directory of that name`)
+        // as MFS: the file in the way is unlinked, then the entry added
+        await d.remove(dstName)
       }
-      setChild(d, dstName, node.node)
+      await d.set(dstName, node.node)
     },
     { dirVersion: DEFAULT_CID_VERSION },
   )
@@ -51,8 +53,8 @@ export async function mv(
     session,
     root.cid,
     src.dir,
-    (d) => {
-      if (!removeChild(d, src.name)) throw new VfsTypeError(`${from.path} vanished during the move`)
+    async (d) => {
+      if (!(await d.remove(src.name))) throw new VfsTypeError(`${from.path} vanished during the move`)
     },
     { dirVersion: DEFAULT_CID_VERSION },
   )

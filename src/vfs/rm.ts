@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.ts'
 import { DEFAULT_CID_VERSION } from './dag.ts'
 import { VfsNotFoundError, VfsTypeError } from './errors.ts'
 import { splitLast, type VfsPath } from './path.ts'
-import { childLink, describeNode, editDir, lookup, removeChild } from './tree.ts'
+import { describeNode, editDir, lookup } from './tree.ts'
 import type { MutationContext, MutationOutcome, RmOptions } from './types.ts'
 
 /** `ipfs files rm [-r] [--force]`: unlinks an entry (its blocks stay until gc finds them unreachable). */
@@ -22,12 +22,12 @@ export async function rm(
     ctx.root,
     dir,
     async (d) => {
-      const child = childLink(d, name)
+      const child = await d.get(name)
       if (child == null) throw new VfsNotFoundError(path.path)
       const found = describeNode(await session.node(child), path.path)
       if ((found.kind === 'directory' || found.kind === 'hamt') && !opts.recursive && !opts.force)
         throw new VfsTypeError(`${path.path} is a directory: use -r to remove directories`)
-      removeChild(d, name)
+      await d.remove(name)
     },
     { dirVersion: DEFAULT_CID_VERSION },
   )

@@ -1,9 +1,17 @@
 import type { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
 import { InvalidInputError } from '../errors.ts'
-import { type CidVersion, type DagSession, type Decoded, decodeBlock, type Node, PbNode } from './dag.ts'
+import {
+  type CidVersion,
+  type DagSession,
+  type Decoded,
+  decodeBlock,
+  type Link,
+  type Node,
+  PbNode,
+} from './dag.ts'
 import { VfsNotFoundError, VfsTypeError } from './errors.ts'
 import { DIRECTORY_DATA, FsNode, FsType } from './fsnode.ts'
+import { Shard } from './hamt.ts'
 import { joinPath } from './path.ts'
 
 /** What a VFS entry is. */
@@ -57,18 +65,13 @@ export function emptyDir(version: CidVersion): PbNode {
   return new PbNode(DIRECTORY_DATA, [], version)
 }
 
-/** The entry `name` of a plain directory. */
-export function childLink(dir: PbNode, name: string): CID | undefined {
-  return dir.links.find((l) => l.Name === name)?.Hash
-}
-
 /** Sets (or replaces) the entry `name` (Go's `BasicDirectory.AddChild`). */
-export function setChild(dir: PbNode, name: string, child: Node): void {
+function setChild(dir: PbNode, name: string, child: Node): void {
   dir.links = dir.links.filter((l) => l.Name !== name)
   dir.links.push({ Name: name, Hash: child.cid, Tsize: child.size })
 }
 
-export function removeChild(dir: PbNode, name: string): boolean {
+function removeChild(dir: PbNode, name: string): boolean {
   const before = dir.links.length
   dir.links = dir.links.filter((l) => l.Name !== name)
   return dir.links.length !== before
@@ -79,67 +82,119 @@ export async function lookup(session: DagSession, root: CID, segments: string[])
   let found = describeNode(await session.node(root), '/')
   for (let i = 0; i < segments.length; i++) {
     const where = joinPath(segments.slice(0, i))
-    if (found.kind === 'hamt') return await lookupHamt(session, found, segments.slice(i), where)
-    if (found.kind !== 'directory') throw new VfsTypeError(`${where} is not a directory`)
-    const next = childLink((found.decoded as { node: PbNode }).node, segments[i]!)
+    if (found.kind !== 'directory' && found.kind !== 'hamt')
+      throw new VfsTypeError(`${where} is not a directory`)
+    const next = await (await VfsDir.load(session, found, where)).get(segments[i]!)
     if (next == null) return undefined
     found = describeNode(await session.node(next), joinPath(segments.slice(0, i + 1)))
   }
   return found
 }
 
-/** Resolves the rest of a path inside a HAMT-sharded directory (read-only) with the content core. */
-async function lookupHamt(
-  session: DagSession,
-  dir: Found,
-  rest: string[],
-  where: string,
-): Promise<Found | undefined> {
-  const { resolve } = await import('../content/resolve.ts')
-  try {
-    const r = await resolve(session.store, `${dir.node.cid}/${rest.join('/')}`)
-    return describeNode(await session.node(r.cid), `${where}/${rest.join('/')}`)
-  } catch (err) {
-    if (
-      (err as { code?: string }).code === 'ERR_INVALID_INPUT' &&
-      /no such path/.test((err as Error).message)
-    )
-      return undefined
-    throw err
-  }
-}
-
-/** Reads a plain directory to modify it; a HAMT-sharded one is refused (not supported yet). */
-export async function loadDir(session: DagSession, cid: CID, where: string): Promise<PbNode> {
-  const found = describeNode(await session.node(cid), where)
-  if (found.kind === 'hamt')
-    throw new InvalidInputError(
-      `${where} is a HAMT-sharded directory: the VFS reads it but cannot modify it yet (copy its entries into a plain directory)`,
-    )
-  if (found.kind !== 'directory') throw new VfsTypeError(`${where} is not a directory`)
-  return (found.decoded as { node: PbNode }).node.copy()
-}
-
 /** Kubo's Import.UnixFSHAMTDirectorySizeThreshold default: past it, MFS shards a directory. */
 export const HAMT_THRESHOLD_BYTES = 262_144
 
-/** Kubo's default ("links") size estimate of a plain directory: names plus CID bytes. */
-export function estimatedDirSize(dir: PbNode): number {
-  let n = 0
-  for (const l of dir.links) n += Buffer.byteLength(l.Name) + l.Hash.bytes.length
-  return n
+/** Kubo's default ("links") size estimate of one directory entry: its name plus its CID's bytes. */
+function linkSize(name: string, cid: CID): number {
+  return Buffer.byteLength(name) + cid.bytes.length
 }
 
 /**
- * Refuses an edit that grows a plain directory past Kubo's sharding threshold: Kubo would turn it
- * into a HAMT, which the VFS does not write yet, so going on would silently give another CID.
+ * A directory as MFS edits it (boxo's `DynamicDirectory`): a plain dag-pb directory that becomes a
+ * HAMT shard when an addition takes it past 256 KiB of links, and a shard that becomes plain again
+ * when a removal (or a smaller replacement) brings it back to 256 KiB or less. As with Kubo's CLI,
+ * each operation starts from the stored nodes, so the decision depends on the tree alone.
  */
-function checkShardThreshold(before: number, dir: PbNode, where: string): void {
-  const after = estimatedDirSize(dir)
-  if (after > HAMT_THRESHOLD_BYTES && after > before)
-    throw new InvalidInputError(
-      `${where} would pass ${HAMT_THRESHOLD_BYTES} bytes of links, where Kubo turns a directory into a HAMT shard, which the VFS cannot write yet: spread its entries over subdirectories`,
-    )
+export class VfsDir {
+  private constructor(
+    private readonly session: DagSession,
+    private plain: PbNode | undefined,
+    private hamt: Shard | undefined,
+    private readonly version: CidVersion,
+  ) {}
+
+  static async load(session: DagSession, found: Found | CID, where: string): Promise<VfsDir> {
+    const f = 'kind' in found ? found : describeNode(await session.node(found), where)
+    if (f.decoded.kind !== 'pb' || (f.kind !== 'directory' && f.kind !== 'hamt'))
+      throw new VfsTypeError(`${where} is not a directory`)
+    const version = f.node.cid.version as CidVersion
+    if (f.kind === 'hamt')
+      return new VfsDir(session, undefined, Shard.decode(f.node.cid, f.decoded.node, where), version)
+    return new VfsDir(session, f.decoded.node.copy(), undefined, version)
+  }
+
+  async get(name: string): Promise<CID | undefined> {
+    if (this.plain != null) return this.plain.links.find((l) => l.Name === name)?.Hash
+    return (await this.hamt!.find(this.session, name))?.Hash
+  }
+
+  /** Sets (or replaces) the entry `name`. */
+  async set(name: string, child: Node): Promise<void> {
+    const link = { Name: name, Hash: child.cid, Tsize: child.size }
+    if (this.plain != null) {
+      const old = this.plain.links.find((l) => l.Name === name)
+      let size = 0
+      for (const l of this.plain.links) size += linkSize(l.Name, l.Hash)
+      const after = size - (old == null ? 0 : linkSize(name, old.Hash)) + linkSize(name, child.cid)
+      if (after <= HAMT_THRESHOLD_BYTES) return setChild(this.plain, name, child)
+      // boxo's switchToSharding: every existing entry, in link order, then the new one
+      const shard = new Shard(this.version)
+      for (const l of this.plain.links) await shard.swap(this.session, l.Name, l)
+      this.plain = undefined
+      this.hamt = shard
+      await shard.swap(this.session, name, link)
+      return
+    }
+    const old = await this.hamt!.find(this.session, name)
+    const change = linkSize(name, child.cid) - (old == null ? 0 : linkSize(name, old.Hash))
+    if (change < 0 && (await this.fitsPlain(change))) {
+      this.toPlain(await this.entries())
+      return setChild(this.plain!, name, child)
+    }
+    await this.hamt!.swap(this.session, name, link)
+  }
+
+  /** Removes the entry `name`; false when there is none. */
+  async remove(name: string): Promise<boolean> {
+    if (this.plain != null) return removeChild(this.plain, name)
+    const old = await this.hamt!.find(this.session, name)
+    if (old == null) return false
+    if (await this.fitsPlain(-linkSize(name, old.Hash))) {
+      this.toPlain(await this.entries())
+      return removeChild(this.plain!, name)
+    }
+    await this.hamt!.swap(this.session, name, undefined)
+    return true
+  }
+
+  /** Writes the directory (and any changed sub-shards); returns its node. */
+  async seal(): Promise<Node> {
+    if (this.plain != null) return await this.session.putPb(this.plain)
+    return await this.hamt!.seal(this.session)
+  }
+
+  /** boxo's sizeBelowThreshold: the shard's entries plus `change` fit in a plain directory. */
+  private async fitsPlain(change: number): Promise<boolean> {
+    let size = change
+    return await this.hamt!.forEach(this.session, (l) => {
+      size += linkSize(l.Name, l.Hash)
+      return size <= HAMT_THRESHOLD_BYTES
+    })
+  }
+
+  private async entries(): Promise<Link[]> {
+    const out: Link[] = []
+    await this.hamt!.forEach(this.session, (l) => {
+      out.push(l)
+      return true
+    })
+    return out
+  }
+
+  private toPlain(links: Link[]): void {
+    this.plain = new PbNode(DIRECTORY_DATA, links, this.version)
+    this.hamt = undefined
+  }
 }
 
 export interface EditOptions {
@@ -157,34 +212,24 @@ export async function editDir(
   session: DagSession,
   root: CID,
   segments: string[],
-  edit: (dir: PbNode, where: string) => void | Promise<void>,
+  edit: (dir: VfsDir, where: string) => void | Promise<void>,
   opts: EditOptions,
 ): Promise<Node> {
   const walk = async (cid: CID, depth: number): Promise<Node> => {
     const where = joinPath(segments.slice(0, depth))
-    const dir = await loadDir(session, cid, where)
+    const dir = await VfsDir.load(session, cid, where)
     if (depth === segments.length) {
-      const before = estimatedDirSize(dir)
       await edit(dir, where)
-      checkShardThreshold(before, dir, where)
-      return await session.putPb(dir)
+      return await dir.seal()
     }
     const name = segments[depth]!
-    let child = childLink(dir, name)
+    let child = await dir.get(name)
     if (child == null) {
       if (!opts.parents) throw new VfsNotFoundError(joinPath(segments.slice(0, depth + 1)))
       child = (await session.putPb(emptyDir(opts.dirVersion))).cid
     }
-    const updated = await walk(child, depth + 1)
-    const before = estimatedDirSize(dir)
-    setChild(dir, name, updated)
-    checkShardThreshold(before, dir, where)
-    return await session.putPb(dir)
+    await dir.set(name, await walk(child, depth + 1))
+    return await dir.seal()
   }
   return await walk(root, 0)
-}
-
-/** True for a raw block CID. */
-export function isRawCid(cid: CID): boolean {
-  return cid.code === raw.code
 }

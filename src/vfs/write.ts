@@ -4,7 +4,7 @@ import { VfsNotFoundError, VfsTypeError } from './errors.ts'
 import { emptyFileData } from './fsnode.ts'
 import { FileModifier } from './modifier.ts'
 import { joinPath, splitLast, type VfsPath } from './path.ts'
-import { editDir, lookup, setChild } from './tree.ts'
+import { editDir, lookup } from './tree.ts'
 import type { MutationContext, MutationOutcome, WriteOptions } from './types.ts'
 
 /** Go's io.Copy buffer: Kubo's `files write` hands the file its input 32 KiB at a time. */
@@ -47,6 +47,7 @@ export async function write(
   }
   const existing = await lookup(session, root, path.segments)
   let from: Decoded
+  let created: import('./dag.ts').Node | undefined
   if (existing != null) {
     if (existing.kind === 'directory' || existing.kind === 'hamt')
       throw new VfsTypeError(`${path.path} is a directory, not a file`)
@@ -61,8 +62,8 @@ export async function write(
       throw new VfsTypeError(`${joinPath(dir)} is not a directory`)
     // as Kubo 0.41: a new file is CIDv0 (Import.CidVersion's default) unless --cid-version says otherwise
     const version = opts.cidVersion ?? DEFAULT_CID_VERSION
-    const empty = await session.putPb(new PbNode(emptyFileData(), [], version))
-    from = decodeBlock(empty.cid, empty.bytes)
+    created = await session.putPb(new PbNode(emptyFileData(), [], version))
+    from = decodeBlock(created.cid, created.bytes)
   }
   const rawLeaves = opts.rawLeaves ?? from.cid.version > 0
   const file = new FileModifier(session, from, rawLeaves)
@@ -70,9 +71,20 @@ export async function write(
   await file.seek(offset)
   for await (const piece of copyChunks(source, opts.count)) await file.write(piece)
   const node = await file.finish()
-  const newRoot = await editDir(session, root, dir, (d) => setChild(d, name, node), {
-    dirVersion: DEFAULT_CID_VERSION,
-  })
+  const newRoot = await editDir(
+    session,
+    root,
+    dir,
+    async (d) => {
+      // as MFS: a new file is linked empty first, then replaced by what was written (the two steps
+      // can differ when they take a directory across the sharding threshold)
+      if (created != null) await d.set(name, created)
+      await d.set(name, node)
+    },
+    {
+      dirVersion: DEFAULT_CID_VERSION,
+    },
+  )
   return { root: newRoot, result: { path: path.path, cid: node.cid, size: file.size() } }
 }
 
