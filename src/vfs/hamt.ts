@@ -1,7 +1,7 @@
 import { murmur3128 } from '@multiformats/murmur3'
 import type { CID } from 'multiformats/cid'
 import { InvalidInputError } from '../errors.ts'
-import { type CidVersion, type DagSession, type Link, type Node, PbNode } from './dag.ts'
+import { type CidVersion, type DagSession, type Decoded, type Link, type Node, PbNode } from './dag.ts'
 import { FsNode, FsType } from './fsnode.ts'
 
 /** Kubo's HAMT: 256 buckets per node (8 bits of the hash per level), murmur3-x64-64 of the name. */
@@ -63,6 +63,20 @@ export class Shard {
       )
     }
     return shard
+  }
+
+  /** True for a shard node of Kubo's layout, the one this class can edit. */
+  static isKubo(d: Decoded): boolean {
+    if (d.kind !== 'pb') return false
+    try {
+      const fsn = FsNode.decode(d.node.data ?? new Uint8Array(0))
+      return (
+        fsn.type === FsType.HAMTShard &&
+        Buffer.from(d.node.data ?? []).equals(Buffer.from(shardData(fsn.data)))
+      )
+    } catch {
+      return false
+    }
   }
 
   async find(session: DagSession, name: string): Promise<Link | undefined> {

@@ -84,11 +84,34 @@ export async function lookup(session: DagSession, root: CID, segments: string[])
     const where = joinPath(segments.slice(0, i))
     if (found.kind !== 'directory' && found.kind !== 'hamt')
       throw new VfsTypeError(`${where} is not a directory`)
+    if (found.kind === 'hamt' && !Shard.isKubo(found.decoded))
+      return await lookupForeignHamt(session, found, segments.slice(i), where)
     const next = await (await VfsDir.load(session, found, where)).get(segments[i]!)
     if (next == null) return undefined
     found = describeNode(await session.node(next), joinPath(segments.slice(0, i + 1)))
   }
   return found
+}
+
+/** Reads through a HAMT of another layout (fanout, mode) with the content core; such a shard is read-only. */
+async function lookupForeignHamt(
+  session: DagSession,
+  dir: Found,
+  rest: string[],
+  where: string,
+): Promise<Found | undefined> {
+  const { resolve } = await import('../content/resolve.ts')
+  try {
+    const r = await resolve(session.store, `${dir.node.cid}/${rest.join('/')}`)
+    return describeNode(await session.node(r.cid), `${where}/${rest.join('/')}`)
+  } catch (err) {
+    if (
+      (err as { code?: string }).code === 'ERR_INVALID_INPUT' &&
+      /no such path/.test((err as Error).message)
+    )
+      return undefined
+    throw err
+  }
 }
 
 /** Kubo's Import.UnixFSHAMTDirectorySizeThreshold default: past it, MFS shards a directory. */
