@@ -14,6 +14,7 @@ import { promisify } from 'node:util'
 import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { add } from '../src/content/add.ts'
 import { Repo } from '../src/repo.ts'
 import { Vfs } from '../src/vfs/index.ts'
 import { run, tempDir } from './helpers/cli.ts'
@@ -210,6 +211,102 @@ describe('VFS root CIDs equal Kubo ipfs files', () => {
     assert.equal(stat.stdout.toString().trim(), await kubo('stat', '--hash', '/cli/stdin'))
     assert.equal(JSON.parse(r2.stdout.toString()).Hash, await kubo('stat', '--hash', '/cli/file'))
     assert.equal(vfs.root().toString(), await kubo('stat', '--hash', '/'))
+  })
+
+  it('edits single raw blocks and files that came from ipfs add (balanced DAGs) as Kubo does', async () => {
+    const tiny = seeded('tiny', 10)
+    const b = seeded('b2', 100_000)
+    const c = seeded('c2', 3_000_000)
+    const mid = seeded('mid', 700_000)
+    const kuboAdd = async (args: string[]) =>
+      (await execFileAsync(KUBO_BIN, ['add', '--offline', '-Q', ...args], { env: kuboEnv })).stdout
+        .toString()
+        .trim()
+    const added = {
+      small: await kuboAdd([tiny]),
+      mid: await kuboAdd([mid]),
+      mid1: await kuboAdd(['--cid-version', '1', mid]),
+    }
+    const ours = [
+      ...(await add(repo, { paths: [tiny] })),
+      ...(await add(repo, { paths: [mid] })),
+      ...(await add(repo, { paths: [mid] }, { cidVersion: 1 })),
+    ].map((e) => e.cid.toString())
+    assert.deepEqual(ours, [added.small, added.mid, added.mid1])
+    const bytes = (p: string) => readFileSync(p)
+    type Step = [label: string, ours: () => Promise<unknown>, kubo: string[]]
+    const steps: Step[] = [
+      [
+        'cp an added one-block file',
+        () => vfs.cp(`/ipfs/${added.small}`, '/as'),
+        ['cp', `/ipfs/${added.small}`, '/as'],
+      ],
+      [
+        'append to it',
+        () => vfs.write('/as', bytes(b), { offset: 10 }),
+        ['write', '--offset', '10', '/as', b],
+      ],
+      [
+        'cp an added balanced file',
+        () => vfs.cp(`/ipfs/${added.mid}`, '/am'),
+        ['cp', `/ipfs/${added.mid}`, '/am'],
+      ],
+      [
+        'append to it',
+        () => vfs.write('/am', bytes(c), { offset: 700_000 }),
+        ['write', '--offset', '700000', '/am', c],
+      ],
+      [
+        'overwrite inside it',
+        () => vfs.write('/am', bytes(b), { offset: 100 }),
+        ['write', '--offset', '100', '/am', b],
+      ],
+      [
+        'cp an added v1 file',
+        () => vfs.cp(`/ipfs/${added.mid1}`, '/am1'),
+        ['cp', `/ipfs/${added.mid1}`, '/am1'],
+      ],
+      [
+        'truncate it',
+        () => vfs.write('/am1', bytes(b), { truncate: true }),
+        ['write', '--truncate', '/am1', b],
+      ],
+      [
+        'a v1 file of one raw block',
+        () => vfs.write('/t1', bytes(tiny), { create: true, cidVersion: 1 }),
+        ['write', '--create', '--cid-version', '1', '/t1', tiny],
+      ],
+      [
+        'append to the raw block',
+        () => vfs.write('/t1', bytes(b), { offset: 10 }),
+        ['write', '--offset', '10', '/t1', b],
+      ],
+      [
+        'another raw block',
+        () => vfs.write('/t2', bytes(tiny), { create: true, cidVersion: 1 }),
+        ['write', '--create', '--cid-version', '1', '/t2', tiny],
+      ],
+      [
+        'overwrite inside it',
+        () => vfs.write('/t2', bytes(tiny), { offset: 3, count: 4 }),
+        ['write', '--offset', '3', '-n', '4', '/t2', tiny],
+      ],
+      [
+        'truncate it',
+        () => vfs.write('/t2', bytes(tiny), { truncate: true, count: 2 }),
+        ['write', '--truncate', '-n', '2', '/t2', tiny],
+      ],
+      [
+        'write far past its end',
+        () => vfs.write('/t2', bytes(tiny), { offset: 5000 }),
+        ['write', '--offset', '5000', '/t2', tiny],
+      ],
+    ]
+    for (const [label, ours, theirs] of steps) {
+      await kubo(...theirs)
+      await ours()
+      await assertSameRoot(label)
+    }
   })
 
   it('shards a directory past 256 KiB of links and unshards it below, as Kubo does, with sub-shards', async () => {
