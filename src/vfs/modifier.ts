@@ -69,7 +69,6 @@ function fileSize(n: Decoded): number {
 export class FileModifier {
   private cur: Decoded
   private writeStart = 0
-  private curWrOff = 0
   private buf: ByteQueue | undefined
   private readonly version: CidVersion
 
@@ -92,7 +91,6 @@ export class FileModifier {
   async write(b: Uint8Array): Promise<void> {
     this.buf ??= new ByteQueue()
     this.buf.push(b)
-    this.curWrOff += b.length
     if (this.buf.length > WRITE_BUFFER_BYTES) await this.sync()
   }
 
@@ -100,7 +98,6 @@ export class FileModifier {
     await this.sync()
     const size = this.size()
     if (offset > size) await this.expandSparse(offset - size)
-    this.curWrOff = offset
     this.writeStart = offset
   }
 
@@ -238,9 +235,5 @@ export class FileModifier {
     node.addLink('', modified)
     node.data = ndata.encode()
     return sealPb(node)
-  }
-
-  get offset(): number {
-    return this.curWrOff
   }
 }

@@ -88,11 +88,6 @@ export class FsDag {
   }
 }
 
-/** Seals a committed node (caching it for the session when it has links). */
-function seal(node: PbNode): Node {
-  return sealPb(node)
-}
-
 async function fillNodeLayer(db: DagBuilder, node: FsDag): Promise<void> {
   while (node.numChildren() < db.maxLinks && !db.done()) {
     const leaf = db.newLeaf()
@@ -114,7 +109,7 @@ async function fillTrickleRec(
       await node.addChild(child.node, child.size, db)
     }
   }
-  return { node: seal(node.commit()), size: node.file.fileSize() }
+  return { node: sealPb(node.commit()), size: node.file.fileSize() }
 }
 
 function depthInfo(node: FsDag, maxLinks: number): { depth: number; repeat: number } {
@@ -150,7 +145,7 @@ async function appendFillLastChild(fsn: FsDag, depth: number, repeat: number, db
   const lastChild = await fsn.child(last, db)
   const filled = await appendRec(lastChild, db, depth - 1)
   fsn.removeChild(last)
-  await fsn.addChild(seal(filled.commit()), filled.file.fileSize(), db)
+  await fsn.addChild(sealPb(filled.commit()), filled.file.fileSize(), db)
   if (repeat !== 0) {
     for (; repeat < DEPTH_REPEAT && !db.done(); repeat++) {
       const child = await fillTrickleRec(db, db.newFsDag(), depth)
