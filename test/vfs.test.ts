@@ -159,6 +159,40 @@ describe('VFS operations', () => {
     assert.equal(await text(vfs.read('/many/f7')), 'file 7')
   })
 
+  it('a second writer waits for the lock without blocking the event loop, then ERR_BUSY past its deadline', async () => {
+    const other = await Vfs.open(repo, { lockTimeoutMs: 300 })
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    let started: () => void = () => {}
+    const inside = new Promise<void>((r) => {
+      started = r
+    })
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      started() // the write pulls its input only once it holds the lock
+      yield Buffer.from('first half, ')
+      await gate
+      yield Buffer.from('second half')
+    }
+    // the first write holds the VFS lock while its input trickles in
+    const first = vfs.write('/locked.txt', slow(), { create: true })
+    await inside
+    await rejectsWith(other.mkdir('/waited'), 'ERR_BUSY', /try again/)
+    const second = Vfs.open(repo, { lockTimeoutMs: 30_000 }).then(async (v) => {
+      try {
+        await v.mkdir('/after-lock')
+      } finally {
+        await v.close()
+      }
+    })
+    release()
+    await Promise.all([first, second])
+    await other.close()
+    assert.equal(await text(vfs.read('/locked.txt')), 'first half, second half')
+    assert.equal((await vfs.stat('/after-lock')).type, 'directory')
+  })
+
   it('serialises writers across processes: two CLIs writing at once lose nothing', async () => {
     const writer = (tag: string) =>
       new Promise<number | null>((resolve) => {
