@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs'
+import { createReadStream, statSync } from 'node:fs'
 import type { Command } from 'commander'
-import { InvalidInputError } from '../../errors.ts'
+import { InvalidInputError, PathError } from '../../errors.ts'
 import type { Vfs } from '../../vfs/index.ts'
 import { globals, intFlag, withRepo } from '../context.ts'
 import { out, outJson } from '../output.ts'
@@ -115,7 +115,9 @@ export function registerVfs(program: Command): void {
     )
     .action(async (path: string, file: string | undefined, flags: WriteFlags, cmd: Command) => {
       const source: AsyncIterable<Uint8Array> =
-        file == null || file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 })
+        file == null || file === '-'
+          ? process.stdin
+          : createReadStream(checkFile(file), { highWaterMark: 1 << 20 })
       const r = await withVfs(cmd, (v) =>
         v.write(path, source, {
           create: flags.create,
@@ -198,6 +200,19 @@ export function registerVfs(program: Command): void {
       if (globals(cmd).json) outJson({ Cid: cid.toString() })
       else out(cid.toString())
     })
+}
+
+/** A local input file, checked before the VFS is touched. */
+function checkFile(path: string): string {
+  let isFile: boolean
+  try {
+    isFile = statSync(path).isFile()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new PathError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${code}`)
+  }
+  if (!isFile) throw new PathError(`${path} is not a regular file: give a file, or "-" for stdin`)
+  return path
 }
 
 interface WriteFlags {
