@@ -8,6 +8,7 @@ import { registerIpfs } from './commands/ipfs.ts'
 import { registerManage } from './commands/manage.ts'
 import { registerRepo } from './commands/repo.ts'
 import { registerRoute } from './commands/route.ts'
+import { registerVfs } from './commands/vfs.ts'
 import { EXIT, reportError } from './output.ts'
 
 /** Global flags every command accepts. */
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerDemo(program)
   registerCompletion(program)
   registerRepo(program)
+  registerVfs(program)
   addExamples(program)
   return program
 }

@@ -6,6 +6,7 @@ import type { IndexEntry } from '../blockstore/pack-index.ts'
 import type { PackStore } from '../blockstore/pack-store.ts'
 import { pidAlive } from '../fs-utils.ts'
 import type { Repo } from '../repo.ts'
+import { readVfsRoot } from '../vfs/root-store.ts'
 import { links } from './links.ts'
 
 export interface GcResult {
@@ -134,7 +135,10 @@ async function markAll(
   report: () => void,
   since?: number,
 ): Promise<void> {
-  const extra = (await opts.roots?.()) ?? []
+  // the VFS root is a gc root too: everything reachable from `vfs stat /` stays (read again at
+  // every re-mark, since a VFS change records its new root before its writer closes)
+  const vfsRoot = readVfsRoot(repo.dir)
+  const extra = [...(vfsRoot == null ? [] : [vfsRoot]), ...((await opts.roots?.()) ?? [])]
   for (const root of extra) await markDag(repo, root, true, progress, onDamaged)
   // pins are paged by CID, so the state database is never held by one long query
   const page =
