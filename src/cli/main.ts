@@ -8,6 +8,7 @@ import { registerIpfs } from './commands/ipfs.ts'
 import { registerManage } from './commands/manage.ts'
 import { registerRepo } from './commands/repo.ts'
 import { registerRoute } from './commands/route.ts'
+import { registerServer } from './commands/server.ts'
 import { EXIT, reportError } from './output.ts'
 
 /** Global flags every command accepts. */
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerIpfs(program)
   registerManage(program)
   registerRoute(program)
+  registerServer(program)
   registerDemo(program)
   registerCompletion(program)
   registerRepo(program)
