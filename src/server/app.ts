@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { healthRoutes } from './api/health.ts'
 import type { ServerContext } from './context.ts'
 import { errorHandler } from './errors.ts'
+import { gatewayRoutes } from './gateway/index.ts'
 import { installGuard, isLoopback } from './security.ts'
 
 /**
@@ -35,6 +36,7 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
       ctx.log.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'request')
   })
   await app.register(healthRoutes(ctx))
+  await app.register(gatewayRoutes(ctx))
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }
