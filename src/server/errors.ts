@@ -19,6 +19,7 @@ const STATUS: Record<string, number> = {
   ERR_DAEMON_UNAVAILABLE: 503,
   ERR_TIMEOUT: 504,
   ERR_BLOCK_CORRUPT: 500,
+  ERR_NOT_IMPLEMENTED: 501,
 }
 
 /** The JSON body of every error: `{ error: { code, message } }`. */

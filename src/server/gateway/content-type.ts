@@ -9,13 +9,14 @@ export function typeFromName(name: string | undefined): string | undefined {
   if (name == null || !name.includes('.')) return undefined
   const type = lookup(name)
   if (type === false) return undefined
-  return type.startsWith('text/') || type === 'application/javascript' || type === 'application/json'
-    ? `${type}; charset=utf-8`
-    : type
+  return type.startsWith('text/') ? `${type}; charset=utf-8` : type
 }
 
-/** A Content-Type from the first bytes: HTML, SVG, known binary formats, else UTF-8 text or octet-stream. */
-export async function typeFromBytes(head: Uint8Array): Promise<string> {
+/**
+ * A Content-Type from the first bytes: HTML, SVG, known binary formats, JSON (when `whole` says
+ * these are all the bytes and they parse), else UTF-8 text or octet-stream.
+ */
+export async function typeFromBytes(head: Uint8Array, whole = false): Promise<string> {
   const text = Buffer.from(head.subarray(0, SNIFF_BYTES)).toString('utf8')
   const start = text.trimStart().slice(0, 64).toLowerCase()
   if (
@@ -28,7 +29,14 @@ export async function typeFromBytes(head: Uint8Array): Promise<string> {
   if (start.startsWith('<svg') || (start.startsWith('<?xml') && text.includes('<svg'))) return 'image/svg+xml'
   const found = await fileTypeFromBuffer(head)
   if (found != null) return found.mime
-  return looksLikeText(head) ? 'text/plain; charset=utf-8' : 'application/octet-stream'
+  if (!looksLikeText(head)) return 'application/octet-stream'
+  if (whole && (start.startsWith('{') || start.startsWith('['))) {
+    try {
+      JSON.parse(text)
+      return 'application/json'
+    } catch {}
+  }
+  return 'text/plain; charset=utf-8'
 }
 
 /** No NUL or other binary control bytes in the sample, as Go's sniffer decides. */

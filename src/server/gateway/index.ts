@@ -1,37 +1,42 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
-import * as dagCbor from '@ipld/dag-cbor'
-import * as dagJson from '@ipld/dag-json'
-import * as dagPb from '@ipld/dag-pb'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { CID } from 'multiformats/cid'
 import { parseCid } from '../../content/cid.ts'
-import { ls, readBlock } from '../../content/export.ts'
+import { readBlock } from '../../content/export.ts'
 import { IpfsKitError } from '../../errors.ts'
 import type { ServerContext } from '../context.ts'
 import { carRequest, carStream } from './car.ts'
-import { sendFile } from './file.ts'
-import { directoryListing } from './listing.ts'
-import { MEDIA, negotiate, type ResponseFormat } from './negotiate.ts'
+import { nativeFormat, sendCodec, sendDagPreview } from './codec.ts'
+import { corsHeaders, disposition, notModified } from './headers.ts'
+import { MEDIA, negotiate, parseAccept, type ResponseFormat } from './negotiate.ts'
+import { bytesReader, sendRanged } from './ranged.ts'
 import { type Resolved, resolvePath } from './resolve.ts'
-
-/** Immutable content: cache for a year (the path gateway spec's value). */
-export const IMMUTABLE = 'public, max-age=29030400, immutable'
+import { tarItems, tarStream } from './tar.ts'
+import { sendDirectory, sendFile, type UnixfsRequest } from './unixfs.ts'
 
 type Query = Record<string, string | undefined>
 
 /** One gateway request, parsed: the root CID, the decoded path below it, and the wanted format. */
-interface GatewayRequest {
-  root: CID
-  segments: string[]
-  /** The content path as requested, e.g. `/ipfs/bafy.../a/b` (for X-Ipfs-Path). */
-  contentPath: string
-  trailingSlash: boolean
+interface GatewayRequest extends UnixfsRequest {
   format: ResponseFormat
   query: Query
-  head: boolean
-  signal: AbortSignal
+  acceptsHtml: boolean
 }
+
+const QUERY_SCHEMA = {
+  type: 'object',
+  properties: {
+    format: { type: 'string', enum: ['raw', 'car', 'tar', 'dag-json', 'dag-cbor', 'json', 'cbor'] },
+    'dag-scope': { type: 'string', enum: ['all', 'entity', 'block'] },
+    'entity-bytes': { type: 'string' },
+    'car-version': { type: 'string' },
+    'car-order': { type: 'string' },
+    'car-dups': { type: 'string' },
+    filename: { type: 'string' },
+    download: { type: 'string' },
+  },
+} as const
 
 /** GET and HEAD /ipfs/<cid>[/path]: the path gateway and trustless gateway specs, from local blocks only. */
 export function gatewayRoutes(ctx: ServerContext): FastifyPluginAsync {
@@ -42,32 +47,29 @@ export function gatewayRoutes(ctx: ServerContext): FastifyPluginAsync {
       exposeHeadRoute: false,
       schema: {
         tags: ['gateway'],
-        summary: 'content by CID and path (files, directories, raw blocks, CAR)',
-        querystring: {
-          type: 'object',
-          properties: {
-            format: { type: 'string', enum: ['raw', 'car', 'dag-json', 'dag-cbor', 'json', 'cbor'] },
-            'dag-scope': { type: 'string', enum: ['all', 'entity', 'block'] },
-            'entity-bytes': { type: 'string' },
-            'car-version': { type: 'string' },
-            'car-order': { type: 'string' },
-            'car-dups': { type: 'string' },
-            filename: { type: 'string' },
-            download: { type: 'string' },
-          },
-        },
+        summary: 'content by CID and path: files, directories, raw blocks, CARs, dag-json/dag-cbor',
+        querystring: QUERY_SCHEMA,
       },
-      handler: async (req, reply) => serve(ctx, parse(req), reply),
+      handler: async (req, reply) => {
+        corsHeaders(reply)
+        return serve(ctx, parse(req), reply)
+      },
+    })
+    app.options('/ipfs/*', { schema: { hide: true } }, async (_req, reply) => {
+      corsHeaders(reply)
+      return reply.code(200).send()
     })
   }
 }
 
 function parse(req: FastifyRequest): GatewayRequest {
   const [rawPath = ''] = req.url.split('?')
-  const parts = rawPath.slice('/ipfs/'.length).split('/')
   let decoded: string[]
   try {
-    decoded = parts.map((p) => decodeURIComponent(p))
+    decoded = rawPath
+      .slice('/ipfs/'.length)
+      .split('/')
+      .map((p) => decodeURIComponent(p))
   } catch {
     throw new IpfsKitError('ERR_INVALID_INPUT', `invalid path "${rawPath}": bad percent-encoding`)
   }
@@ -87,7 +89,10 @@ function parse(req: FastifyRequest): GatewayRequest {
     segments,
     contentPath: rawPath,
     trailingSlash: rawPath.endsWith('/'),
+    name: query.filename ?? segments.at(-1),
+    disposition: fileDisposition(query),
     format: negotiate(query, req.headers.accept),
+    acceptsHtml: parseAccept(req.headers.accept).some((a) => a.type === 'text/html'),
     query,
     head: req.method === 'HEAD',
     signal: controller.signal,
@@ -108,53 +113,46 @@ async function serve(ctx: ServerContext, g: GatewayRequest, reply: FastifyReply)
   const resolved = await resolvePath(ctx.store, g.root, g.segments, g.signal)
   reply.header('x-ipfs-path', g.contentPath)
   reply.header('x-ipfs-roots', resolved.roots.map((c) => c.toString()).join(','))
-  reply.header('vary', 'Accept, Accept-Encoding')
-  reply.header('access-control-allow-origin', '*')
-  reply.header(
-    'access-control-expose-headers',
-    'Content-Range, Content-Length, X-Ipfs-Path, X-Ipfs-Roots, X-Chunked-Output, X-Stream-Output',
-  )
+  reply.header('vary', 'Accept')
+  const cid = resolved.entry.cid
   switch (g.format.kind) {
     case 'raw':
-      return serveRaw(ctx, g, resolved, reply)
+      return sendRaw(reply, cid, await readBlock(ctx.store, cid, { signal: g.signal }), g)
     case 'car':
-      return serveCar(ctx, g, resolved, reply)
+      return sendCar(ctx, reply, resolved, g)
+    case 'tar':
+      return sendTar(ctx, reply, resolved, g)
     case 'codec':
-      return serveCodec(ctx, g, resolved, reply, g.format.codec)
-    default:
-      return serveDeserialized(ctx, g, resolved, reply)
+      return sendCodec(reply, cid, await readBlock(ctx.store, cid, { signal: g.signal }), g.format.codec, {
+        head: g.head,
+        filename: g.query.filename,
+        download: g.query.download,
+      })
   }
+  const entry = resolved.entry
+  if (entry.type === 'directory') return sendDirectory(ctx, reply, resolved, g)
+  if (entry.type === 'object') {
+    const bytes = await readBlock(ctx.store, cid, { signal: g.signal })
+    const native = nativeFormat(cid)
+    if (native == null) return sendRaw(reply, cid, bytes, g)
+    if (g.acceptsHtml) return sendDagPreview(reply, cid, bytes, g.head)
+    return sendCodec(reply, cid, bytes, native, {
+      head: g.head,
+      filename: g.query.filename,
+      download: g.query.download,
+    })
+  }
+  return sendFile(ctx, reply, entry, [g.root.toString(), ...g.segments].join('/'), g)
 }
 
-/** True (and a 304 sent) when the client's If-None-Match names this ETag. */
-function notModified(reply: FastifyReply, etag: string): boolean {
-  reply.header('etag', etag)
-  reply.header('cache-control', IMMUTABLE)
-  const inm = reply.request.headers['if-none-match']
-  if (inm == null) return false
-  const strip = (t: string) => t.trim().replace(/^W\//, '')
-  const tags = inm.split(',').map(strip)
-  if (!tags.includes('*') && !tags.includes(strip(etag))) return false
-  reply.code(304).send()
-  return true
-}
-
-function attachment(reply: FastifyReply, name: string): void {
-  reply.header('content-disposition', `attachment; filename="${name}"`)
-  reply.header('x-content-type-options', 'nosniff')
-}
-
-async function serveRaw(ctx: ServerContext, g: GatewayRequest, r: Resolved, reply: FastifyReply) {
-  const cid = r.entry.cid
+function sendRaw(reply: FastifyReply, cid: CID, bytes: Uint8Array, g: GatewayRequest): FastifyReply {
   if (notModified(reply, `"${cid}.raw"`)) return reply
-  const bytes = await readBlock(ctx.store, cid, { signal: g.signal })
-  reply.header('content-type', MEDIA.raw)
-  attachment(reply, g.query.filename ?? `${cid}.bin`)
-  reply.header('content-length', bytes.length)
-  return reply.code(200).send(g.head ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))
+  reply.header('content-disposition', disposition('attachment', g.query.filename ?? `${cid}.bin`))
+  reply.header('x-content-type-options', 'nosniff')
+  return sendRanged(reply, { size: bytes.length, type: MEDIA.raw, head: g.head, read: bytesReader(bytes) })
 }
 
-async function serveCar(ctx: ServerContext, g: GatewayRequest, r: Resolved, reply: FastifyReply) {
+function sendCar(ctx: ServerContext, reply: FastifyReply, r: Resolved, g: GatewayRequest): FastifyReply {
   if (g.format.kind !== 'car') throw new Error('unreachable')
   const req = carRequest(g.query, g.format.dups)
   const cid = r.entry.cid
@@ -164,121 +162,26 @@ async function serveCar(ctx: ServerContext, g: GatewayRequest, r: Resolved, repl
     .slice(0, 16)
   if (notModified(reply, `W/"${cid}.car.${variant}"`)) return reply
   reply.header('content-type', `${MEDIA.car}; version=1; order=dfs; dups=${req.dups ? 'y' : 'n'}`)
+  reply.header('content-disposition', disposition('attachment', g.query.filename ?? `${cid}.car`))
+  reply.header('x-content-type-options', 'nosniff')
   reply.header('accept-ranges', 'none')
-  attachment(reply, g.query.filename ?? `${cid}.car`)
   if (g.head) return reply.code(200).send()
   return reply.code(200).send(Readable.from(carStream(ctx.store, r, req, g.signal)))
 }
 
-const CODEC_NAMES: Record<number, 'dag-json' | 'dag-cbor' | 'dag-pb' | undefined> = {
-  [dagJson.code]: 'dag-json',
-  [dagCbor.code]: 'dag-cbor',
-  [dagPb.code]: 'dag-pb',
-  512: undefined,
-}
-
-/** dag-json / dag-cbor (and plain json / cbor) answers: the block as is, or converted between the two. */
-async function serveCodec(
-  ctx: ServerContext,
-  g: GatewayRequest,
-  r: Resolved,
-  reply: FastifyReply,
-  want: 'dag-json' | 'dag-cbor' | 'json' | 'cbor',
-) {
+async function sendTar(ctx: ServerContext, reply: FastifyReply, r: Resolved, g: GatewayRequest) {
   const cid = r.entry.cid
-  const have = CODEC_NAMES[cid.code]
-  const bytes = await readBlock(ctx.store, cid, { signal: g.signal })
-  let body: Uint8Array
-  if ((want === 'dag-json' || want === 'json') && (have === 'dag-json' || cid.code === 0x0200)) body = bytes
-  else if ((want === 'dag-cbor' || want === 'cbor') && (have === 'dag-cbor' || cid.code === 0x51))
-    body = bytes
-  else if (want === 'dag-json' && have != null) body = dagJson.encode(decodeBlock(cid, bytes))
-  else if (want === 'dag-cbor' && have != null) body = dagCbor.encode(decodeBlock(cid, bytes))
-  else {
-    throw new IpfsKitError(
-      'ERR_NOT_ACCEPTABLE',
-      `${cid} cannot be served as ${want}: ask for dag-json or dag-cbor`,
-    )
-  }
-  if (notModified(reply, `"${cid}.${want}"`)) return reply
-  reply.header('content-type', MEDIA[want])
-  const ext = want.endsWith('json') ? 'json' : 'cbor'
-  reply.header(
-    'content-disposition',
-    `${g.query.download === 'false' ? 'inline' : 'attachment'}; filename="${g.query.filename ?? `${cid}.${ext}`}"`,
-  )
-  reply.header('content-length', body.length)
-  return reply.code(200).send(g.head ? undefined : Buffer.from(body.buffer, body.byteOffset, body.length))
+  if (notModified(reply, `W/"${cid}.x-tar"`)) return reply
+  const items = await tarItems(ctx.store, r.entry, g.signal)
+  reply.header('content-type', MEDIA.tar)
+  reply.header('content-disposition', disposition('attachment', g.query.filename ?? `${cid}.tar`))
+  reply.header('x-content-type-options', 'nosniff')
+  if (g.head) return reply.code(200).send()
+  return reply.code(200).send(tarStream(ctx.store, items, g.signal))
 }
 
-function decodeBlock(cid: CID, bytes: Uint8Array): unknown {
-  if (cid.code === dagPb.code) return dagPb.decode(bytes)
-  if (cid.code === dagCbor.code) return dagCbor.decode(bytes)
-  return dagJson.decode(bytes)
-}
-
-/** Files, directories (index.html or a listing) and other IPLD blocks, as a browser wants them. */
-async function serveDeserialized(ctx: ServerContext, g: GatewayRequest, r: Resolved, reply: FastifyReply) {
-  const entry = r.entry
-  if (entry.type === 'directory') return serveDirectory(ctx, g, r, reply)
-  if (entry.type === 'object') {
-    const codec = CODEC_NAMES[entry.cid.code]
-    if (codec === 'dag-json' || codec === 'dag-cbor') return serveCodec(ctx, g, r, reply, codec)
-    return serveRaw(ctx, g, r, reply)
-  }
-  const name = g.query.filename ?? g.segments.at(-1)
-  return sendFile(ctx, reply, {
-    entry,
-    path: [g.root.toString(), ...g.segments].join('/'),
-    name,
-    etag: `"${entry.cid}"`,
-    head: g.head,
-    signal: g.signal,
-    disposition: contentDisposition(g.query),
-    notModified: (etag) => notModified(reply, etag),
-  })
-}
-
-async function serveDirectory(ctx: ServerContext, g: GatewayRequest, r: Resolved, reply: FastifyReply) {
-  if (!g.trailingSlash) {
-    const [, search] = reply.request.url.split('?')
-    return reply.redirect(`${g.contentPath}/${search != null ? `?${search}` : ''}`, 301)
-  }
-  const dirPath = [g.root.toString(), ...g.segments].join('/')
-  let index: Resolved | undefined
-  try {
-    index = await resolvePath(ctx.store, g.root, [...g.segments, 'index.html'], g.signal)
-  } catch (err) {
-    if (!(err instanceof IpfsKitError && err.code === 'ERR_NOT_FOUND')) throw err
-  }
-  if (index != null && index.entry.type !== 'directory' && index.entry.type !== 'object') {
-    return sendFile(ctx, reply, {
-      entry: index.entry,
-      path: `${dirPath}/index.html`,
-      name: 'index.html',
-      etag: `"${index.entry.cid}"`,
-      head: g.head,
-      signal: g.signal,
-      disposition: undefined,
-      notModified: (etag) => notModified(reply, etag),
-    })
-  }
-  const listingVersion = 'v1'
-  if (notModified(reply, `W/"DirIndex-${listingVersion}_CID-${r.entry.cid}"`)) return reply
-  const html = directoryListing(
-    g.contentPath,
-    r.entry.cid.toString(),
-    await ls(ctx.store, dirPath, { signal: g.signal }),
-  )
-  reply.header('content-type', 'text/html; charset=utf-8')
-  reply.header('cache-control', 'public, max-age=604800, stale-while-revalidate=2678400')
-  return reply.code(200).send(g.head ? undefined : html)
-}
-
-function contentDisposition(query: Query): string | undefined {
+/** `?filename=` and `?download=true` as a Content-Disposition for files. */
+function fileDisposition(query: Query): string | undefined {
   if (query.filename == null && query.download !== 'true') return undefined
-  const kind = query.download === 'true' ? 'attachment' : 'inline'
-  if (query.filename == null) return kind
-  const ascii = query.filename.replace(/[^\x20-\x7e]|"/g, '_')
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(query.filename)}`
+  return disposition(query.download === 'true' ? 'attachment' : 'inline', query.filename)
 }

@@ -6,6 +6,7 @@ export type ResponseFormat =
   | { kind: 'raw' }
   | { kind: 'car'; version: 1; order: 'dfs'; dups: boolean }
   | { kind: 'codec'; codec: 'dag-json' | 'dag-cbor' | 'json' | 'cbor' }
+  | { kind: 'tar' }
 
 export const MEDIA = {
   raw: 'application/vnd.ipld.raw',
@@ -14,6 +15,7 @@ export const MEDIA = {
   'dag-cbor': 'application/vnd.ipld.dag-cbor',
   json: 'application/json',
   cbor: 'application/cbor',
+  tar: 'application/x-tar',
 } as const
 
 const FORMAT_OF_MEDIA = new Map<string, keyof typeof MEDIA>(
@@ -34,7 +36,7 @@ export function negotiate(
     if (media == null) {
       throw new IpfsKitError(
         'ERR_INVALID_INPUT',
-        `unsupported format "${format}": use raw, car, dag-json, dag-cbor, json or cbor`,
+        `unsupported format "${format}": use raw, car, tar, dag-json, dag-cbor, json or cbor`,
       )
     }
     const fromAccept = parseAccept(accept).find((a) => a.type === media)
@@ -62,6 +64,7 @@ function carQuery(query: Record<string, string | undefined>): Record<string, str
 
 function build(kind: keyof typeof MEDIA, params: Record<string, string>): ResponseFormat {
   if (kind === 'raw') return { kind: 'raw' }
+  if (kind === 'tar') return { kind: 'tar' }
   if (kind === 'car') {
     if (params.version != null && params.version !== '1') {
       throw new IpfsKitError(

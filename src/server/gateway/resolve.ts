@@ -1,5 +1,10 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import * as dagJson from '@ipld/dag-json'
+import * as dagPb from '@ipld/dag-pb'
 import type { ReadableStorage, UnixFSEntry } from 'ipfs-unixfs-exporter'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
+import * as json from 'multiformats/codecs/json'
+import * as raw from 'multiformats/codecs/raw'
 import { blockKey } from '../../blockstore/hashing.ts'
 import { readBlock, resolve } from '../../content/export.ts'
 import { IpfsKitError } from '../../errors.ts'
@@ -13,7 +18,13 @@ export interface Resolved {
   pathBlocks: { cid: CID; bytes: Uint8Array }[]
 }
 
-/** Resolves `<cid>/<segments>`: a missing root or a missing name is a 404, never a network wait. */
+const CBOR = 0x51
+
+/**
+ * Resolves `<cid>/<segments>`: UnixFS names through dag-pb directories (HAMT shards included), and
+ * links through dag-cbor / dag-json maps. A missing root or name is a 404 (never a network wait);
+ * a path that ends inside a block rather than at a link is a 501, as in Kubo.
+ */
 export async function resolvePath(
   store: ReadableStorage,
   root: CID,
@@ -34,13 +45,67 @@ export async function resolvePath(
     },
   }
   const roots: CID[] = [root]
-  let entry = await notFoundIfMissing(() => resolve(recording, root.toString(), { signal }))
-  for (let i = 0; i < segments.length; i++) {
-    const prefix = [root.toString(), ...segments.slice(0, i + 1)].join('/')
+  let cid = root
+  let rest = segments
+  while (rest.length > 0 && cid.code !== dagPb.code && cid.code !== raw.code) {
+    const next = await followLink(recording, cid, rest, signal)
+    cid = next.cid
+    rest = next.rest
+    roots.push(cid)
+  }
+  let entry = await notFoundIfMissing(() => resolve(recording, cid.toString(), { signal }))
+  for (let i = 0; i < rest.length; i++) {
+    const prefix = [cid.toString(), ...rest.slice(0, i + 1)].join('/')
     entry = await notFoundIfMissing(() => resolve(recording, prefix, { signal }))
     roots.push(entry.cid)
   }
   return { entry, roots, pathBlocks }
+}
+
+/** Walks `rest` inside one dag-cbor / dag-json block until it reaches a link. */
+async function followLink(
+  store: ReadableStorage,
+  cid: CID,
+  rest: string[],
+  signal: AbortSignal | undefined,
+): Promise<{ cid: CID; rest: string[] }> {
+  const bytes = await readBlock(store, cid, { signal })
+  let value: unknown = decode(cid, bytes)
+  for (let i = 0; i < rest.length; i++) {
+    const name = rest[i]!
+    if (
+      value == null ||
+      typeof value !== 'object' ||
+      !Object.hasOwn(value, name) ||
+      value instanceof Uint8Array
+    ) {
+      throw new IpfsKitError('ERR_NOT_FOUND', `no link named "${name}" in ${cid}`)
+    }
+    value = (value as Record<string, unknown>)[name]
+    const link = CID.asCID(value)
+    if (link != null) return { cid: link, rest: rest.slice(i + 1) }
+  }
+  throw new IpfsKitError(
+    'ERR_NOT_IMPLEMENTED',
+    `/${rest.join('/')} ends inside block ${cid}, not at a link: only paths through links are served`,
+  )
+}
+
+function decode(cid: CID, bytes: Uint8Array): unknown {
+  switch (cid.code) {
+    case dagCbor.code:
+    case CBOR:
+      return dagCbor.decode(bytes)
+    case dagJson.code:
+      return dagJson.decode(bytes)
+    case json.code:
+      return json.decode(bytes)
+    default:
+      throw new IpfsKitError(
+        'ERR_NOT_FOUND',
+        `cannot walk a path inside ${cid} (codec 0x${cid.code.toString(16)})`,
+      )
+  }
 }
 
 /** The content core reports a missing name as invalid input ("no such path"); over HTTP that is a 404. */
