@@ -16,12 +16,12 @@ export interface RangedBody {
  */
 export function sendRanged(reply: FastifyReply, body: RangedBody): FastifyReply {
   const { size, type } = body
-  reply.header('content-type', type)
   reply.header('accept-ranges', 'bytes')
   const range = reply.request.headers.range
   const ranges = range != null && size > 0 ? parseRange(size, range, { combine: true }) : undefined
   if (ranges === -1) {
     reply.header('content-range', `bytes */${size}`)
+    reply.header('content-type', 'application/json; charset=utf-8')
     return reply.code(416).send({
       error: {
         code: 'ERR_RANGE_NOT_SATISFIABLE',
@@ -29,6 +29,7 @@ export function sendRanged(reply: FastifyReply, body: RangedBody): FastifyReply 
       },
     })
   }
+  reply.header('content-type', type)
   const stream = (offset: number, length: number) =>
     Readable.from(body.read(offset, length), { objectMode: false })
   if (ranges == null || ranges === -2 || ranges.type !== 'bytes') {
