@@ -1,6 +1,10 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { backendRoutes } from './api/backends.ts'
+import { dashboardRoutes } from './api/dashboard.ts'
+import { eventRoutes } from './api/events.ts'
 import { healthRoutes } from './api/health.ts'
+import { pinRoutes } from './api/pins.ts'
 import type { ServerContext } from './context.ts'
 import { errorHandler } from './errors.ts'
 import { gatewayRoutes } from './gateway/index.ts'
@@ -37,6 +41,10 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
   })
   await app.register(healthRoutes(ctx))
   await app.register(gatewayRoutes(ctx))
+  await app.register(pinRoutes(ctx))
+  await app.register(backendRoutes(ctx))
+  await app.register(eventRoutes(ctx))
+  await app.register(dashboardRoutes(ctx))
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }
