@@ -6,6 +6,7 @@ import { registerDaemon } from './commands/daemon.ts'
 import { registerDemo } from './commands/demo.ts'
 import { registerIpfs } from './commands/ipfs.ts'
 import { registerManage } from './commands/manage.ts'
+import { registerMcp } from './commands/mcp.ts'
 import { registerRepo } from './commands/repo.ts'
 import { registerRoute } from './commands/route.ts'
 import { registerServer } from './commands/server.ts'
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerManage(program)
   registerRoute(program)
   registerServer(program)
+  registerMcp(program)
   registerDemo(program)
   registerCompletion(program)
   registerRepo(program)

@@ -8,6 +8,7 @@ import { pinRoutes } from './api/pins.ts'
 import type { ServerContext } from './context.ts'
 import { errorHandler } from './errors.ts'
 import { gatewayRoutes } from './gateway/index.ts'
+import { mcpRoutes } from './mcp/http.ts'
 import { installGuard, isLoopback } from './security.ts'
 
 /**
@@ -45,6 +46,7 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
   await app.register(backendRoutes(ctx))
   await app.register(eventRoutes(ctx))
   await app.register(dashboardRoutes(ctx))
+  await app.register(mcpRoutes(ctx))
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }

@@ -21,7 +21,10 @@ export interface PlacedPin {
  * Pins through the daemon, placed with the pin index: RouteReader's suggested targets become the
  * pin's preferred backends (after any the caller preferred), so the reconciler copies it there first.
  */
-export async function placePin(ctx: ServerContext, req: PinRequest): Promise<PlacedPin> {
+export async function placePin(
+  ctx: Pick<ServerContext, 'daemon' | 'routes' | 'store'>,
+  req: PinRequest,
+): Promise<PlacedPin> {
   const cid = parseCid(req.cid).toString()
   const client = await ctx.daemon.client()
   const policy: Policy = { ...req.policy }
@@ -48,7 +51,7 @@ export async function placePin(ctx: ServerContext, req: PinRequest): Promise<Pla
 }
 
 /** The size of a locally stored file (0 when unknown here: a directory, or content not stored). */
-async function localSize(ctx: ServerContext, cid: string): Promise<number> {
+async function localSize(ctx: Pick<ServerContext, 'store'>, cid: string): Promise<number> {
   try {
     const entry = await resolve(ctx.store, cid)
     return entry.type === 'directory' ? 0 : Number(entry.size)
