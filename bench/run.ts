@@ -1,5 +1,5 @@
 // Every benchmark, side by side in one run: `npm run bench`. Results go to stdout and bench/results/latest.md;
-// bench/README.md says what each row measures. BENCH_ONLY=content|daemon, BENCH_SIZE_MB (default 256),
+// bench/README.md says what each row measures. BENCH_ONLY=content|daemon|server, BENCH_SIZE_MB (default 256),
 // BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default the OS temp dir),
 // BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000).
 import '../src/polyfills.ts'
@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
 import { loadavg, machineReport } from './lib.ts'
+import { serverBench } from './server.ts'
 
 const env = (k: string, d: number) => {
   const n = Number(process.env[k] ?? d)
@@ -28,9 +29,15 @@ try {
     '',
     ...machineReport(dir),
     '',
-    process.env.BENCH_ONLY === 'daemon' ? '' : await contentBench(dir, sizeMb, runs),
+    process.env.BENCH_ONLY === 'daemon' || process.env.BENCH_ONLY === 'server'
+      ? ''
+      : await contentBench(dir, sizeMb, runs),
     '',
-    process.env.BENCH_ONLY === 'content'
+    process.env.BENCH_ONLY == null || process.env.BENCH_ONLY === 'server'
+      ? await serverBench(dir, sizeMb, runs, env('BENCH_HTTP_SECONDS', 10))
+      : '',
+    '',
+    process.env.BENCH_ONLY === 'content' || process.env.BENCH_ONLY === 'server'
       ? ''
       : await daemonBench(
           dir,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { CID } from 'multiformats/cid'
@@ -52,7 +53,7 @@ export function gatewayRoutes(ctx: ServerContext): FastifyPluginAsync {
       },
       handler: async (req, reply) => {
         corsHeaders(reply)
-        return serve(ctx, parse(req), reply)
+        return serve(ctx, parse(req, reply.raw), reply)
       },
     })
     app.options('/ipfs/*', { schema: { hide: true } }, async (_req, reply) => {
@@ -62,7 +63,7 @@ export function gatewayRoutes(ctx: ServerContext): FastifyPluginAsync {
   }
 }
 
-function parse(req: FastifyRequest): GatewayRequest {
+function parse(req: FastifyRequest, res: ServerResponse): GatewayRequest {
   const [rawPath = ''] = req.url.split('?')
   let decoded: string[]
   try {
@@ -82,8 +83,11 @@ function parse(req: FastifyRequest): GatewayRequest {
     }
   }
   const query = req.query as Query
+  // stop reading blocks when the client goes away (not after a complete answer: an abort costs a DOMException)
   const controller = new AbortController()
-  req.raw.once('close', () => controller.abort())
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort()
+  })
   return {
     root,
     segments,
@@ -100,16 +104,17 @@ function parse(req: FastifyRequest): GatewayRequest {
 }
 
 async function serve(ctx: ServerContext, g: GatewayRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const onlyIfCached = /\bonly-if-cached\b/i.test(String(reply.request.headers['cache-control'] ?? ''))
-  try {
-    await readBlock(ctx.store, g.root, { signal: g.signal })
-  } catch (err) {
-    if (onlyIfCached && err instanceof IpfsKitError && err.code === 'ERR_NOT_FOUND') {
-      throw new IpfsKitError('ERR_PRECONDITION_FAILED', `${g.root} is not stored here (only-if-cached)`)
+  if (/\bonly-if-cached\b/i.test(String(reply.request.headers['cache-control'] ?? ''))) {
+    try {
+      await readBlock(ctx.store, g.root, { signal: g.signal })
+    } catch (err) {
+      if (err instanceof IpfsKitError && err.code === 'ERR_NOT_FOUND') {
+        throw new IpfsKitError('ERR_PRECONDITION_FAILED', `${g.root} is not stored here (only-if-cached)`)
+      }
+      throw err
     }
-    throw err
+    if (g.head) return reply.code(200).send()
   }
-  if (onlyIfCached && g.head) return reply.code(200).send()
   const resolved = await resolvePath(ctx.store, g.root, g.segments, g.signal)
   reply.header('x-ipfs-path', g.contentPath)
   reply.header('x-ipfs-roots', resolved.roots.map((c) => c.toString()).join(','))

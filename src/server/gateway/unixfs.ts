@@ -22,6 +22,9 @@ export interface UnixfsRequest {
   signal: AbortSignal
 }
 
+/** Files up to this size are read in one piece (one read for the sniffing and the body). */
+const SMALL_FILE = 64 * 1024
+
 /** A UnixFS file (or symlink), streamed from the blockstore with Range support. */
 export async function sendFile(
   ctx: ServerContext,
@@ -43,7 +46,17 @@ export async function sendFile(
       read: bytesReader(target),
     })
   }
+  if (entry.type === 'directory' || entry.type === 'object') throw new Error('sendFile needs a file entry')
   const size = Number(entry.size)
+  if (size <= SMALL_FILE && reply.request.headers.range == null) {
+    // one read serves both the sniffing and the body (a Range reads only its own blocks, below)
+    // (the resolved entry reads its bytes directly: a second path resolution would double the cost)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of entry.content({ signal: req.signal })) chunks.push(chunk)
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    const type = typeFromName(req.name) ?? (await typeFromBytes(bytes, true))
+    return sendRanged(reply, { size: bytes.length, type, head: req.head, read: bytesReader(bytes) })
+  }
   const type = typeFromName(req.name) ?? (await sniff(ctx, path, size, req.signal))
   return sendRanged(reply, {
     size,
