@@ -52,6 +52,8 @@ const server = z
     enable_dashboard: z.boolean().default(true),
     /** Request bodies (API calls, MCP messages) larger than this are refused with 413. */
     max_body_size: size.default(16 * 1024 * 1024),
+    /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
+    max_upload_size: size.default(1024 * 1024 * 1024),
   })
   .strict()
 
@@ -76,6 +78,7 @@ export const ConfigSchema = z
       port: 8888,
       enable_dashboard: true,
       max_body_size: 16_777_216,
+      max_upload_size: 1_073_741_824,
     }),
     node: z
       .object({

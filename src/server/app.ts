@@ -1,11 +1,13 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { backendRoutes } from './api/backends.ts'
+import { contentRoutes } from './api/content.ts'
 import { dashboardRoutes } from './api/dashboard.ts'
 import { eventRoutes } from './api/events.ts'
 import { healthRoutes } from './api/health.ts'
 import { pinRoutes } from './api/pins.ts'
 import type { ServerContext } from './context.ts'
+import { dashboardPage } from './dashboard.ts'
 import { errorHandler } from './errors.ts'
 import { gatewayRoutes } from './gateway/index.ts'
 import { mcpRoutes } from './mcp/http.ts'
@@ -47,6 +49,8 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
   await app.register(eventRoutes(ctx))
   await app.register(dashboardRoutes(ctx))
   await app.register(mcpRoutes(ctx))
+  await app.register(contentRoutes(ctx))
+  await app.register(dashboardPage(ctx))
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }
