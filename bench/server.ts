@@ -151,6 +151,17 @@ export async function serverBench(
     )
 
     out.push(...(await mcpCalls(ours.url, home, smallCid, seconds)))
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ node: { listen: ['/ip4/127.0.0.1/tcp/0'] } }))
+    const daemon = await startChild(
+      [process.execPath, BIN, '--data-dir', home, 'daemon', 'start', '--foreground', '--port', '0'],
+      {},
+      (o) => /daemon listening at (http:\/\/\S+)/.exec(o)?.[1],
+    )
+    try {
+      out.push(...(await dashboardLoad(ours.url)))
+    } finally {
+      await daemon.stop()
+    }
   } finally {
     await Promise.all([ours.stop(), kubo.stop()])
   }
@@ -201,5 +212,55 @@ async function mcpCalls(url: string, home: string, cid: string, seconds: number)
   } finally {
     await transport.terminateSession().catch(() => {})
     await client.close()
+  }
+}
+
+const CHROMIUM = process.env.IPFS_KIT_CHROMIUM ?? '/usr/bin/chromium'
+
+/**
+ * The dashboard in Chromium: bytes of the first load (every response body), time to the page's
+ * first render of daemon data, and to the first live update over SSE ("live" shown).
+ */
+async function dashboardLoad(url: string): Promise<string[]> {
+  const head = '### Dashboard first load (Chromium, headless, a new page each run, daemon running)'
+  if (!existsSync(CHROMIUM)) return [head, '', `Chromium is not installed at ${CHROMIUM}: skipped.`, '']
+  const { chromium } = await import('playwright-core')
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] })
+  try {
+    const rows: (string | number)[][] = []
+    for (let run = 1; run <= 3; run++) {
+      const page = await browser.newPage()
+      const sizes: Promise<number>[] = []
+      page.on('requestfinished', (req) => sizes.push(req.sizes().then((z) => z.responseBodySize)))
+      const start = performance.now()
+      await page.goto(url, { waitUntil: 'load' })
+      const loaded = performance.now() - start
+      await page.getByTestId('daemon-state').filter({ hasText: 'daemon running' }).waitFor()
+      const rendered = performance.now() - start
+      await page.locator('.pill.ok', { hasText: 'live' }).waitFor()
+      const live = performance.now() - start
+      const bytes = (await Promise.all(sizes)).reduce((a, b) => a + b, 0)
+      const requests = sizes.length
+      await page.close()
+      rows.push([
+        run,
+        requests,
+        `${(bytes / 1024).toFixed(1)} KiB`,
+        `${loaded.toFixed(0)} ms`,
+        `${rendered.toFixed(0)} ms`,
+        `${live.toFixed(0)} ms`,
+      ])
+    }
+    return [
+      head,
+      '',
+      table(
+        ['run', 'requests', 'bytes (bodies)', 'load event', 'daemon data shown', 'first live event (SSE)'],
+        rows,
+      ),
+      '',
+    ]
+  } finally {
+    await browser.close()
   }
 }
