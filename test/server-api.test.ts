@@ -107,7 +107,7 @@ describe('REST API with the daemon up', () => {
 
   before(async () => {
     home = join(tmp.dir, 'up')
-    writeConfig(home, { node: OFFLINE_NODE, server: { max_body_size: 4096 } })
+    writeConfig(home, { node: OFFLINE_NODE, server: { max_body_size: 4096, max_upload_size: 10_000 } })
     daemon = await startDaemon(home)
     server = await startServer(home)
   })
@@ -205,6 +205,34 @@ describe('REST API with the daemon up', () => {
     })
     assert.equal(res.status, 413)
     assert.equal(((await res.json()) as Loose).error.code, 'ERR_PAYLOAD_TOO_LARGE')
+  })
+
+  test('/api/content: an upload needs the token, is stored and pinned, and is bounded by server.max_upload_size', async () => {
+    const body = new TextEncoder().encode('uploaded over the API\n')
+    const headers = { 'content-type': 'application/octet-stream' }
+    const anonymous = await server.call('/api/content?name=a.txt', { method: 'POST', headers, body })
+    assert.equal(anonymous.status, 401)
+    const created = await server.call('/api/content?name=a.txt', {
+      method: 'POST',
+      headers,
+      body,
+      auth: true,
+    })
+    assert.equal(created.status, 201)
+    const { cid } = (await created.json()) as { cid: string }
+    assert.equal(await (await server.call(`/ipfs/${cid}`)).text(), 'uploaded over the API\n')
+    const listed = (await (await server.call(`/api/content/ls?path=${cid}`)).json()) as Loose
+    assert.equal(listed.entries[0].cid, cid)
+    const pins = (await (await server.call(`/api/pins?cid=${cid}`)).json()) as Loose
+    assert.equal(pins.count, 1)
+    const tooBig = await server.call('/api/content?name=big.bin', {
+      method: 'POST',
+      headers,
+      body: new Uint8Array(20_000),
+      auth: true,
+    })
+    assert.equal(tooBig.status, 413)
+    assert.match(((await tooBig.json()) as Loose).error.message, /server.max_upload_size/)
   })
 
   test('/api/openapi.json documents the API and the gateway from the route schemas', async () => {
