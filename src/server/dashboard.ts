@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
 import type { ServerContext } from './context.ts'
+import { isLoopback } from './security.ts'
 
 /** Where `vite build` puts the dashboard (dist/dashboard, beside the compiled server). */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../dist/dashboard/', import.meta.url))
@@ -29,7 +30,10 @@ export function dashboardPage(ctx: ServerContext): FastifyPluginAsync {
       )
       return
     }
-    const html = readFileSync(index, 'utf8').replace(TOKEN_PLACEHOLDER, ctx.token)
+    // bound to a public address, anyone who reaches the page would get the token: it is left out
+    // there, and the dashboard is used through an SSH tunnel to a loopback-bound server instead
+    const token = isLoopback(ctx.config.server.host) ? ctx.token : ''
+    const html = readFileSync(index, 'utf8').replace(TOKEN_PLACEHOLDER, token)
     await app.register(fastifyStatic, {
       root: `${DASHBOARD_DIR}assets`,
       prefix: '/assets/',
