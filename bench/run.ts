@@ -1,8 +1,8 @@
 // Every benchmark, side by side in one run: `npm run bench`. Results go to stdout and bench/results/latest.md;
-// bench/README.md says what each row measures. BENCH_ONLY=content|daemon, BENCH_SIZE_MB (default 256),
-// BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default the OS temp dir),
-// BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000), BENCH_GET_MB (1024),
-// BENCH_MEM_MB (4096): see bench/README.md. BENCH_ONLY=content|read|daemon runs one section.
+// bench/README.md says what each row measures. BENCH_ONLY=content|read|server|daemon runs one section;
+// BENCH_SIZE_MB (default 256), BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default
+// the OS temp dir), BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000),
+// BENCH_GET_MB (1024), BENCH_MEM_MB (4096).
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +11,7 @@ import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
 import { loadavg, machineReport } from './lib.ts'
 import { readBench } from './read.ts'
+import { serverBench } from './server.ts'
 
 const env = (k: string, d: number) => {
   const n = Number(process.env[k] ?? d)
@@ -19,36 +20,35 @@ const env = (k: string, d: number) => {
 }
 const runs = Math.round(env('BENCH_RUNS', 5))
 const sizeMb = env('BENCH_SIZE_MB', 256)
+const only = process.env.BENCH_ONLY
+/** The sections of a full run, in order; BENCH_ONLY picks one. */
+const sections: Record<string, (dir: string) => Promise<string>> = {
+  content: (dir) => contentBench(dir, sizeMb, runs),
+  read: (dir) => readBench(dir, sizeMb, env('BENCH_GET_MB', 1024), env('BENCH_MEM_MB', 4096), runs),
+  server: (dir) => serverBench(dir, sizeMb, runs, env('BENCH_HTTP_SECONDS', 10)),
+  daemon: (dir) =>
+    daemonBench(dir, env('BENCH_HTTP_SECONDS', 10), env('BENCH_PINS', 2000), env('BENCH_INDEX_PINS', 1_000_000)),
+}
+if (only != null && !(only in sections)) {
+  throw new Error(`BENCH_ONLY=${only}: expected one of ${Object.keys(sections).join(', ')}`)
+}
 const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'ipfs-kit-bench-'))
 try {
-  const sections = [
+  const out = [
     `## Run of ${new Date().toISOString()}`,
     '',
-    `Command: \`npm run bench\` (BENCH_SIZE_MB=${sizeMb}, BENCH_RUNS=${runs}${process.env.BENCH_ONLY ? `, BENCH_ONLY=${process.env.BENCH_ONLY}` : ''})`,
+    `Command: \`npm run bench\` (BENCH_SIZE_MB=${sizeMb}, BENCH_RUNS=${runs}${only ? `, BENCH_ONLY=${only}` : ''})`,
     '',
     '### Machine',
     '',
     ...machineReport(dir),
     '',
-    process.env.BENCH_ONLY === 'daemon' || process.env.BENCH_ONLY === 'read'
-      ? ''
-      : await contentBench(dir, sizeMb, runs),
-    '',
-    process.env.BENCH_ONLY === 'daemon' || process.env.BENCH_ONLY === 'content'
-      ? ''
-      : await readBench(dir, sizeMb, env('BENCH_GET_MB', 1024), env('BENCH_MEM_MB', 4096), runs),
-    '',
-    process.env.BENCH_ONLY === 'content' || process.env.BENCH_ONLY === 'read'
-      ? ''
-      : await daemonBench(
-          dir,
-          env('BENCH_HTTP_SECONDS', 10),
-          env('BENCH_PINS', 2000),
-          env('BENCH_INDEX_PINS', 1_000_000),
-        ),
   ]
-  sections.push('', `Load average (1, 5, 15 min) at the end: ${loadavg()}`)
-  const report = sections.join('\n')
+  for (const [name, run] of Object.entries(sections)) {
+    if (only == null || only === name) out.push(await run(dir), '')
+  }
+  out.push(`Load average (1, 5, 15 min) at the end: ${loadavg()}`)
+  const report = out.join('\n')
   console.log(report)
   const results = new URL('./results/', import.meta.url).pathname
   mkdirSync(results, { recursive: true })

@@ -36,6 +36,13 @@ export class BlockNotFoundError extends IpfsKitError {
   }
 }
 
+/** A name that is not in the directory a path walks through (`<cid>/a/b`). */
+export class PathNotFoundError extends IpfsKitError {
+  constructor(message: string) {
+    super('ERR_NOT_FOUND', `no such path: ${message}`)
+  }
+}
+
 /** A stored block whose bytes no longer hash to its CID; it is never served. */
 export class BlockCorruptError extends IpfsKitError {
   constructor(cid: string, where: string) {

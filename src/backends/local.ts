@@ -73,7 +73,7 @@ export class LocalBackend implements Backend {
   }
 
   async put(_root: CID, car: AsyncIterable<Uint8Array>): Promise<void> {
-    await importCar(this.repo, car, { pinRoots: false })
+    await importCar(this.repo, car, { pinRoots: false, requireComplete: true })
   }
 
   get(root: CID): AsyncIterable<Uint8Array> {

@@ -6,8 +6,10 @@ import { registerDaemon } from './commands/daemon.ts'
 import { registerDemo } from './commands/demo.ts'
 import { registerIpfs } from './commands/ipfs.ts'
 import { registerManage } from './commands/manage.ts'
+import { registerMcp } from './commands/mcp.ts'
 import { registerRepo } from './commands/repo.ts'
 import { registerRoute } from './commands/route.ts'
+import { registerServer } from './commands/server.ts'
 import { registerVfs } from './commands/vfs.ts'
 import { EXIT, reportError } from './output.ts'
 
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerIpfs(program)
   registerManage(program)
   registerRoute(program)
+  registerServer(program)
+  registerMcp(program)
   registerDemo(program)
   registerCompletion(program)
   registerRepo(program)

@@ -42,6 +42,21 @@ const policy = z
   .strict()
   .refine((p) => p.max_replicas >= p.min_replicas, 'max_replicas must be >= min_replicas')
 
+/** The server on :8888 (gateway, REST API, MCP, dashboard); `ipfs-kit server start` reads it. */
+const server = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8888),
+    /** The daemon's URL; by default read from `<data>/api`. */
+    daemon_url: z.string().url().optional(),
+    enable_dashboard: z.boolean().default(true),
+    /** Request bodies (API calls, MCP messages) larger than this are refused with 413. */
+    max_body_size: size.default(16 * 1024 * 1024),
+    /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
+    max_upload_size: size.default(1024 * 1024 * 1024),
+  })
+  .strict()
+
 /** Every config key, its type and default. One place: the CLI, daemon and server all read this. */
 export const ConfigSchema = z
   .object({
@@ -60,6 +75,13 @@ export const ConfigSchema = z
     backends: z.array(backendEntry).default([]),
     /** The policy of a pin that does not set its own. */
     replication: policy.default({ min_replicas: 1, max_replicas: 3, preferred: [], excluded: [] }),
+    server: server.default({
+      host: '127.0.0.1',
+      port: 8888,
+      enable_dashboard: true,
+      max_body_size: 16_777_216,
+      max_upload_size: 1_073_741_824,
+    }),
     node: z
       .object({
         /** libp2p listen addresses of the embedded node while it serves (`ipfs-kit ipfs serve`). */
@@ -77,6 +99,7 @@ export const ConfigSchema = z
 export type ConfigFile = z.input<typeof ConfigSchema>
 export type Config = z.infer<typeof ConfigSchema> & { data_dir: string }
 export type ReplicationPolicy = z.infer<typeof policy>
+export type ServerConfig = z.infer<typeof server>
 
 /** Top-level keys that `IPFS_KIT_<KEY>` environment variables may set. */
 const ENV_KEYS = [

@@ -1,6 +1,6 @@
 import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
-import { InvalidInputError, IpfsKitError } from '../errors.ts'
+import { InvalidInputError, IpfsKitError, PathNotFoundError } from '../errors.ts'
 import { readDag } from './links.ts'
 
 export interface ReadOptions {
@@ -75,7 +75,7 @@ export function translateError(err: unknown): unknown {
   if (err instanceof IpfsKitError) return err
   const e = err as Error & { code?: string }
   if (e.name === 'NotFoundError' || e.code === 'ERR_NOT_FOUND') {
-    return new InvalidInputError(`no such path: ${e.message}`)
+    return new PathNotFoundError(e.message)
   }
   if (e.name === 'NoResolverError')
     return new InvalidInputError(`cannot read this kind of block: ${e.message}`)

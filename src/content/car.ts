@@ -36,13 +36,18 @@ export interface CarImportResult {
 }
 
 /**
- * Imports a CARv1 (`ipfs dag import`): every block must hash to its CID and every root's DAG must
- * be complete; otherwise nothing is stored. Roots are pinned (Kubo's `--pin-roots`), unless told not.
+ * Imports a CARv1 (`ipfs dag import`): every block must hash to its CID, and when the roots are
+ * pinned (Kubo's `--pin-roots`, the default) every root's DAG must be complete; otherwise nothing
+ * is stored. Without pinning, a partial DAG is imported as it is, as Kubo does.
  */
 export async function importCar(
   repo: Repo,
   source: AsyncIterable<Uint8Array>,
-  opts: { pinRoots?: boolean } = {},
+  opts: {
+    pinRoots?: boolean
+    /** Refuse a CAR that does not hold every root's whole DAG (default: when pinning the roots, as Kubo). */
+    requireComplete?: boolean
+  } = {},
 ): Promise<CarImportResult> {
   const writer = repo.blocks.writer()
   try {
@@ -75,7 +80,8 @@ export async function importCar(
         cause: err,
       })
     }
-    for (const root of roots) assertComplete(repo, linksOf, root)
+    if (opts.requireComplete ?? opts.pinRoots !== false)
+      for (const root of roots) assertComplete(repo, linksOf, root)
     await writer.commit()
     if (opts.pinRoots !== false) for (const root of roots) recordLocalPin(repo, root.toString())
     return { roots, blocks, bytes }

@@ -6,12 +6,18 @@ import * as raw from 'multiformats/codecs/raw'
 import { blockKey } from '../blockstore/hashing.ts'
 import { InvalidInputError } from '../errors.ts'
 
+const CBOR = 0x51
+const JSON_CODEC = 0x0200
+
 /** The CIDs a block links to; what a DAG walk (CAR export, gc, stat) follows. */
 export function links(cid: CID, bytes: Uint8Array): CID[] {
   switch (cid.code) {
     case dagPb.code:
       return dagPb.decode(bytes).Links.map((l) => l.Hash)
     case raw.code:
+    case CBOR:
+    case JSON_CODEC:
+      // plain CBOR and JSON carry no IPLD links
       return []
     case dagCbor.code:
       return cidsIn(dagCbor.decode(bytes))

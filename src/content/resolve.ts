@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError, PathNotFoundError } from '../errors.ts'
 import { type BlockSource, blockGetter, type GetBlock, type ReadOptions, translateError } from './blocks.ts'
 import { parseIpfsPath } from './cid.ts'
 import { type ContentNode, decodeNode } from './node.ts'
@@ -30,9 +30,7 @@ export async function resolve(store: BlockSource, path: string, opts: ReadOption
     } else if (current.kind === 'hamt') {
       next = await hamtChild(store, current.cid, segment, opts)
     } else {
-      throw new InvalidInputError(
-        `no such path: ${segments.slice(0, i).join('/') || current.cid} is not a directory`,
-      )
+      throw new PathNotFoundError(`${segments.slice(0, i).join('/') || current.cid} is not a directory`)
     }
     if (next == null) {
       throw new InvalidInputError(

@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError, PathNotFoundError } from '../errors.ts'
 import {
   type CidVersion,
   type DagSession,
@@ -105,11 +105,7 @@ async function lookupForeignHamt(
     const r = await resolve(session.store, `${dir.node.cid}/${rest.join('/')}`)
     return describeNode(await session.node(r.cid), `${where}/${rest.join('/')}`)
   } catch (err) {
-    if (
-      (err as { code?: string }).code === 'ERR_INVALID_INPUT' &&
-      /no such path/.test((err as Error).message)
-    )
-      return undefined
+    if (err instanceof PathNotFoundError) return undefined
     throw err
   }
 }

@@ -1,0 +1,57 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { ServerContext } from '../context.ts'
+import { ManagementErrors } from './schemas.ts'
+
+/** Seconds between SSE comments that keep idle proxies and browsers from dropping the stream. */
+const KEEPALIVE_MS = 15_000
+
+/**
+ * GET /api/events: the daemon's Server-Sent Events, relayed as they come. When the daemon goes
+ * away the stream says so (`{"type":"daemon","status":"down"}`) and ends; EventSource reconnects.
+ */
+export function eventRoutes(ctx: ServerContext): FastifyPluginAsync {
+  return async (app) => {
+    app.get(
+      '/api/events',
+      {
+        schema: {
+          tags: ['events'],
+          summary:
+            'Server-Sent Events relayed from the daemon (health, backend, pin, replica, replication, index)',
+          produces: ['text/event-stream'],
+          response: { 503: ManagementErrors[503] },
+        },
+      },
+      async (req, reply) => {
+        const client = await ctx.daemon.client()
+        await client.health() // a daemon that is down answers 503 here, before the stream starts
+        const controller = new AbortController()
+        req.raw.once('close', () => controller.abort())
+        reply.hijack()
+        const res = reply.raw
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        })
+        res.write(`data: ${JSON.stringify({ type: 'daemon', status: 'up' })}\n\n`)
+        const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS)
+        try {
+          for await (const event of client.events(controller.signal)) {
+            if (!res.write(`data: ${JSON.stringify(event)}\n\n`)) {
+              await new Promise((r) => res.once('drain', r))
+            }
+          }
+        } catch (err) {
+          ctx.log.warn({ err: (err as Error).message }, 'event relay ended')
+        } finally {
+          clearInterval(keepalive)
+        }
+        if (!controller.signal.aborted) {
+          res.end(`data: ${JSON.stringify({ type: 'daemon', status: 'down' })}\n\n`)
+        }
+      },
+    )
+  }
+}

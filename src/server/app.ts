@@ -1,0 +1,56 @@
+import swagger from '@fastify/swagger'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { backendRoutes } from './api/backends.ts'
+import { contentRoutes } from './api/content.ts'
+import { dashboardRoutes } from './api/dashboard.ts'
+import { eventRoutes } from './api/events.ts'
+import { healthRoutes } from './api/health.ts'
+import { pinRoutes } from './api/pins.ts'
+import type { ServerContext } from './context.ts'
+import { dashboardPage } from './dashboard.ts'
+import { errorHandler } from './errors.ts'
+import { gatewayRoutes } from './gateway/index.ts'
+import { mcpRoutes } from './mcp/http.ts'
+import { installGuard, isLoopback } from './security.ts'
+
+/**
+ * The server on :8888: security hooks first, then one plugin per area. Route schemas feed the
+ * OpenAPI document at /api/openapi.json.
+ */
+export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: ctx.config.server.max_body_size,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'ipfs-kit server', version: ctx.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  })
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+  )
+  installGuard(app, { token: ctx.token, loopback: isLoopback(ctx.config.server.host) })
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      ctx.log.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'request')
+  })
+  await app.register(healthRoutes(ctx))
+  await app.register(gatewayRoutes(ctx))
+  await app.register(pinRoutes(ctx))
+  await app.register(backendRoutes(ctx))
+  await app.register(eventRoutes(ctx))
+  await app.register(dashboardRoutes(ctx))
+  await app.register(mcpRoutes(ctx))
+  await app.register(contentRoutes(ctx))
+  await app.register(dashboardPage(ctx))
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  return app
+}

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { CarBlockIterator } from '@ipld/car'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { run, suiteTempDir } from './helpers/cli.ts'
+import { writeRandomFile } from './helpers/fixtures.ts'
+import { KUBO_BIN, KuboRepo, requireKubo } from './helpers/kubo.ts'
+import { startServer, type TestServer } from './helpers/server.ts'
+
+/** `ipfs-kit ipfs add -Q` of a path; the root CID. */
+async function add(home: string, args: string[]): Promise<string> {
+  const r = await run(['ipfs', 'add', '-Q', ...args], { home })
+  assert.equal(r.code, 0, r.stderr)
+  return r.stdout.toString().trim()
+}
+
+describe('gateway /ipfs/<cid>[/path]', () => {
+  const tmp = suiteTempDir()
+  let home: string
+  let server: TestServer
+  let fileCid: string
+  let siteCid: string
+  let listCid: string
+  let fileBytes: Buffer
+
+  before(async () => {
+    home = join(tmp.dir, 'home')
+    const file = join(tmp.dir, 'random.bin')
+    writeRandomFile(file, 3 * 1024 * 1024 + 17, 'gateway')
+    fileBytes = readFileSync(file)
+    fileCid = await add(home, [file])
+    const site = join(tmp.dir, 'site')
+    mkdirSync(join(site, 'docs'), { recursive: true })
+    writeFileSync(join(site, 'index.html'), '<!doctype html><title>home</title>')
+    writeFileSync(join(site, 'docs', 'read me.txt'), 'plain words\n')
+    writeFileSync(join(site, 'docs', 'data.json'), '{"a":1}')
+    siteCid = await add(home, ['-r', site])
+    listCid = await add(home, ['-r', join(site, 'docs')])
+    server = await startServer(home)
+  })
+  after(async () => {
+    await server?.stop()
+  })
+
+  test('a file comes back byte for byte, with the caching headers of immutable content', async () => {
+    const res = await server.call(`/ipfs/${fileCid}`)
+    assert.equal(res.status, 200)
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), fileBytes)
+    assert.equal(res.headers.get('content-length'), String(fileBytes.length))
+    assert.equal(res.headers.get('etag'), `"${fileCid}"`)
+    assert.equal(res.headers.get('cache-control'), 'public, max-age=29030400, immutable')
+    assert.equal(res.headers.get('x-ipfs-path'), `/ipfs/${fileCid}`)
+    assert.equal(res.headers.get('x-ipfs-roots'), fileCid)
+    assert.equal(res.headers.get('content-type'), 'application/octet-stream')
+  })
+
+  test('HEAD answers the same headers and no body', async () => {
+    const res = await server.call(`/ipfs/${fileCid}`, { method: 'HEAD' })
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get('content-length'), String(fileBytes.length))
+    assert.equal((await res.arrayBuffer()).byteLength, 0)
+  })
+
+  test('Range: one range is a 206 with the exact bytes; several are multipart; outside is 416', async () => {
+    const start = 262_000
+    const end = 262_300 // crosses the first 256 KiB chunk boundary
+    const one = await server.call(`/ipfs/${fileCid}`, { headers: { range: `bytes=${start}-${end}` } })
+    assert.equal(one.status, 206)
+    assert.equal(one.headers.get('content-range'), `bytes ${start}-${end}/${fileBytes.length}`)
+    assert.deepEqual(Buffer.from(await one.arrayBuffer()), fileBytes.subarray(start, end + 1))
+
+    const tail = await server.call(`/ipfs/${fileCid}`, { headers: { range: 'bytes=-10' } })
+    assert.deepEqual(Buffer.from(await tail.arrayBuffer()), fileBytes.subarray(-10))
+
+    const multi = await server.call(`/ipfs/${fileCid}`, { headers: { range: 'bytes=0-3,1000000-1000003' } })
+    assert.equal(multi.status, 206)
+    assert.match(multi.headers.get('content-type') ?? '', /^multipart\/byteranges; boundary=/)
+    const body = Buffer.from(await multi.arrayBuffer())
+    assert.ok(body.includes(fileBytes.subarray(0, 4)))
+    assert.ok(body.includes(fileBytes.subarray(1_000_000, 1_000_004)))
+    assert.match(
+      body.toString('latin1'),
+      new RegExp(`Content-Range: bytes 1000000-1000003/${fileBytes.length}`),
+    )
+
+    const outside = await server.call(`/ipfs/${fileCid}`, {
+      headers: { range: `bytes=${fileBytes.length + 5}-` },
+    })
+    assert.equal(outside.status, 416)
+    assert.equal(outside.headers.get('content-range'), `bytes */${fileBytes.length}`)
+  })
+
+  test('If-None-Match with the ETag is a 304 without a body', async () => {
+    const res = await server.call(`/ipfs/${fileCid}`, { headers: { 'if-none-match': `"${fileCid}"` } })
+    assert.equal(res.status, 304)
+    assert.equal((await res.arrayBuffer()).byteLength, 0)
+    const other = await server.call(`/ipfs/${fileCid}`, {
+      method: 'HEAD',
+      headers: { 'if-none-match': '"x"' },
+    })
+    assert.equal(other.status, 200)
+  })
+
+  test('?format=raw and Accept: application/vnd.ipld.raw give the block, which hashes to its CID', async () => {
+    for (const init of [
+      { path: `/ipfs/${fileCid}?format=raw` },
+      { path: `/ipfs/${fileCid}`, accept: 'application/vnd.ipld.raw' },
+    ]) {
+      const res = await server.call(init.path, { headers: init.accept ? { accept: init.accept } : {} })
+      assert.equal(res.status, 200)
+      assert.equal(res.headers.get('content-type'), 'application/vnd.ipld.raw')
+      assert.equal(res.headers.get('content-disposition'), `attachment; filename="${fileCid}.bin"`)
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      const digest = await sha256.digest(bytes)
+      assert.deepEqual(digest.bytes, CID.parse(fileCid).multihash.bytes)
+    }
+  })
+
+  test('a CAR of a directory is complete, in DFS order, and Kubo `ipfs dag import` accepts it', async () => {
+    requireKubo()
+    const res = await server.call(`/ipfs/${siteCid}?format=car`)
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get('content-type'), 'application/vnd.ipld.car; version=1; order=dfs; dups=n')
+    const car = Buffer.from(await res.arrayBuffer())
+    const blocks: string[] = []
+    for await (const b of await CarBlockIterator.fromBytes(car)) blocks.push(b.cid.toString())
+    assert.equal(blocks[0], siteCid)
+    assert.equal(new Set(blocks).size, blocks.length)
+    const carFile = join(tmp.dir, 'site.car')
+    writeFileSync(carFile, car)
+    const kubo = new KuboRepo(join(tmp.dir, 'kubo'))
+    const out = execFileSync(KUBO_BIN, ['dag', 'import', '--offline', '--stats', carFile], {
+      env: kubo.env,
+    }).toString()
+    assert.match(out, new RegExp(`Pinned root\\s+${siteCid}\\s+success`))
+    assert.match(out, new RegExp(`Imported ${blocks.length} blocks`))
+  })
+
+  test('a directory redirects to its slash form and serves index.html; one without lists its entries', async () => {
+    const redirect = await server.call(`/ipfs/${siteCid}?x=1`, { redirect: 'manual' })
+    assert.equal(redirect.status, 301)
+    assert.equal(redirect.headers.get('location'), `/ipfs/${siteCid}/?x=1`)
+
+    const index = await server.call(`/ipfs/${siteCid}/`)
+    assert.equal(index.status, 200)
+    assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8')
+    assert.equal(await index.text(), '<!doctype html><title>home</title>')
+
+    const listing = await server.call(`/ipfs/${listCid}/`)
+    assert.equal(listing.status, 200)
+    const html = await listing.text()
+    assert.match(html, /Index of/)
+    assert.ok(html.includes(`href="/ipfs/${listCid}/read%20me.txt">read me.txt</a>`))
+    assert.ok(html.includes('>data.json</a>'))
+  })
+
+  test('a path below the root: the name decides the Content-Type, X-Ipfs-Roots names each step', async () => {
+    const res = await server.call(`/ipfs/${siteCid}/docs/read%20me.txt`)
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8')
+    assert.equal(await res.text(), 'plain words\n')
+    assert.equal(res.headers.get('x-ipfs-roots')?.split(',').length, 3)
+    const json = await server.call(`/ipfs/${siteCid}/docs/data.json`)
+    assert.equal(json.headers.get('content-type'), 'application/json')
+  })
+
+  test('a CID not stored here is a 404 at once (no network wait); a missing name too; a bad CID is a 400', async () => {
+    const absent = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+    const res = await server.call(`/ipfs/${absent}`)
+    assert.equal(res.status, 404)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    assert.equal(body.error.code, 'ERR_NOT_FOUND')
+    assert.match(body.error.message, /not stored locally/)
+    assert.equal((await server.call(`/ipfs/${siteCid}/nope.txt`)).status, 404)
+    const bad = await server.call('/ipfs/not-a-cid')
+    assert.equal(bad.status, 400)
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'ERR_INVALID_CID')
+    assert.equal((await server.call(`/ipfs/${siteCid}/..%2F..%2Fetc`)).status, 400)
+  })
+
+  // The server pipes with backpressure, but the content core's cat (ipfs-unixfs-exporter) reads ahead
+  // without bound today: `ipfs-kit ipfs cat` of 256 MiB into a slow pipe peaks at 350 MB too. The
+  // lead's streaming reader with bounded read-ahead fixes that; until it lands this is a visible todo.
+  test('a large file streams with bounded memory: the server peak RSS grows far less than the file', {
+    todo: 'needs the content core reader with bounded read-ahead (peak RSS grows with the file today)',
+  }, async () => {
+    const big = join(tmp.dir, 'big.bin')
+    writeRandomFile(big, 64 * 1024 * 1024, 'big')
+    const cid = await add(home, [big])
+    const peakBefore = peakRss(server.child.pid!)
+    const res = await server.call(`/ipfs/${cid}`)
+    const hash = createHash('sha256')
+    let n = 0
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      hash.update(chunk)
+      n += chunk.length
+    }
+    assert.equal(n, 64 * 1024 * 1024)
+    assert.equal(hash.digest('hex'), createHash('sha256').update(readFileSync(big)).digest('hex'))
+    const growth = peakRss(server.child.pid!) - peakBefore
+    assert.ok(growth < 32 * 1024 * 1024, `peak RSS grew by ${growth} bytes serving a 64 MiB file`)
+  })
+})
+
+/** A process's peak resident set size in bytes (VmHWM, Linux). */
+function peakRss(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  assert.ok(kb != null, 'VmHWM missing from /proc status')
+  return Number(kb[1]) * 1024
+}
