@@ -27,7 +27,12 @@ const sections: Record<string, (dir: string) => Promise<string>> = {
   read: (dir) => readBench(dir, sizeMb, env('BENCH_GET_MB', 1024), env('BENCH_MEM_MB', 4096), runs),
   server: (dir) => serverBench(dir, sizeMb, runs, env('BENCH_HTTP_SECONDS', 10)),
   daemon: (dir) =>
-    daemonBench(dir, env('BENCH_HTTP_SECONDS', 10), env('BENCH_PINS', 2000), env('BENCH_INDEX_PINS', 1_000_000)),
+    daemonBench(
+      dir,
+      env('BENCH_HTTP_SECONDS', 10),
+      env('BENCH_PINS', 2000),
+      env('BENCH_INDEX_PINS', 1_000_000),
+    ),
 }
 if (only != null && !(only in sections)) {
   throw new Error(`BENCH_ONLY=${only}: expected one of ${Object.keys(sections).join(', ')}`)
