@@ -54,6 +54,8 @@ export const ConfigSchema = z
     max_log_size: size.default(100_000_000),
     /** Rotated log files kept per log, besides the current one. */
     log_files_kept: z.number().int().min(1).max(100).default(5),
+    /** `GET /events` streams open at once; one more is refused with 503 (each costs a bounded buffer). */
+    max_sse_clients: z.number().int().min(1).max(10_000).default(64),
     /** Storage backends besides the always-present `local` one. */
     backends: z.array(backendEntry).default([]),
     /** The policy of a pin that does not set its own. */
@@ -85,6 +87,7 @@ const ENV_KEYS = [
   'replication_sync_interval',
   'max_log_size',
   'log_files_kept',
+  'max_sse_clients',
 ] as const
 
 /** The data directory: flag > $IPFS_KIT_HOME > ~/.ipfs-kit. */

@@ -144,10 +144,9 @@ export class Reconciler {
     }
   }
 
-  /** The replication state of one pin, as the status endpoint shows it. */
-  describe(pin: PinRecord): PinReplication {
+  /** The replication state of one pin, as the status endpoint shows it (pass `replicas` read in bulk for a page). */
+  describe(pin: PinRecord, replicas: ReplicaRecord[] = this.repo.replicas.of(pin.cid)): PinReplication {
     const policy = this.policyOf(pin)
-    const replicas = this.repo.replicas.of(pin.cid)
     const verified = replicas
       .filter((r) => r.state === 'verified' && this.supervisor.usable(r.backend))
       .map((r) => r.backend)
