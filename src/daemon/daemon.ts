@@ -83,7 +83,9 @@ export class Daemon {
       await daemon.supervisor.probeAll()
       daemon.supervisor.startLoop(config.health_check_interval)
       daemon.reconciler.startLoop(config.replication_sync_interval)
-      await daemon.index.flush()
+      // publish in the background (a worker thread): awaiting it here kept the API closed for the
+      // whole first publish (seconds with a million pins); readers keep the last index meanwhile
+      daemon.index.schedule()
       daemon.reconciler.nudge()
       daemon.watchExternalWrites()
       daemon.log.info(
