@@ -10,6 +10,8 @@ import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { PackIndex } from '../src/blockstore/pack-index.ts'
 import { openStateDb } from '../src/state/db.ts'
+import { PinStore } from '../src/state/pins.ts'
+import { ReplicaStore } from '../src/state/replicas.ts'
 import { table } from './lib.ts'
 
 const BIN = new URL('../bin/ipfs-kit.js', import.meta.url).pathname
@@ -68,6 +70,63 @@ export function seedScale(home: string, pins: number, blocks: number): { cids: s
   })()
   idx.close()
   return { cids, seconds: (performance.now() - started) / 1000 }
+}
+
+/**
+ * The SQL work of each bounded route, in this process, with no daemon around it: what a request
+ * costs when no replication pass competes for the same thread.
+ */
+export function queryCosts(home: string, cursorCid: string): (string | number)[][] {
+  const db = openStateDb(join(home, 'state.db'))
+  const pins = new PinStore(db)
+  const replicas = new ReplicaStore(db)
+  const index = new PackIndex(join(home, 'blocks', 'index.db'))
+  const at = pins.get(cursorCid)!.createdAt
+  const cases: [string, () => unknown][] = [
+    [
+      'a page of 100 pins, their replicas, the count',
+      () => {
+        const page = pins.page({}, 100)
+        replicas.ofMany(page.map((p) => p.cid))
+        return pins.count({})
+      },
+    ],
+    [
+      'the same half way down, without its count',
+      () => {
+        const q = { before: { at, cid: cursorCid } }
+        const page = pins.page(q, 100)
+        return replicas.ofMany(page.map((p) => p.cid))
+      },
+    ],
+    [
+      'the count of the pins after a cursor half way (walked in slices, yielding between them)',
+      () => pins.count({ before: { at, cid: cursorCid } }),
+    ],
+    ['pins by status + blocks and bytes (/status)', () => [pins.counts(), index.totals()]],
+    ['replicas by backend and state', () => replicas.summary()],
+    ['health totals, one slice of 2000 pins', () => replicas.healthSlice('', 2000, ['local'], 1, 3)],
+  ]
+  const rows = cases.map(([label, fn]) => {
+    fn()
+    const times: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now()
+      fn()
+      times.push(performance.now() - t)
+    }
+    return [label, `median ${median(times).toFixed(2)} ms, max ${Math.max(...times).toFixed(2)} ms`]
+  })
+  const t = performance.now()
+  let from: string | null = ''
+  while (from != null) from = replicas.healthSlice(from, 2000, ['local'], 1, 3).last
+  rows.push([
+    'health totals, every slice (the daemon yields between them)',
+    `${(performance.now() - t).toFixed(0)} ms in all`,
+  ])
+  index.close()
+  db.close()
+  return rows
 }
 
 function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -139,6 +198,7 @@ export async function scaleBench(dir: string, pins: number, blocks: number): Pro
   const home = join(dir, `scale-${pins}`)
   rmSync(home, { recursive: true, force: true })
   const seed = seedScale(home, pins, blocks)
+  const costs = queryCosts(home, seed.cids[Math.floor(seed.cids.length / 2)]!)
   const d = await startWatched(home, 20_000)
   const rows: (string | number)[][] = []
   const concurrent: (string | number)[][] = []
@@ -219,6 +279,8 @@ export async function scaleBench(dir: string, pins: number, blocks: number): Pro
     '',
     table(['measure', 'value', 'goal'], rows),
     '',
+    table(['SQL work of a route, in process, no daemon', 'time'], costs),
+    '',
     table(['100 connections, 3 s', 'requests/s', 'p99', 'non-2xx + errors', 'daemon RSS peak'], concurrent),
   ].join('\n')
 }
@@ -228,6 +290,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = process.env.BENCH_DIR ?? '/tmp'
   const pins = Number(process.argv[2] ?? 1_000_000)
   const blocks = Number(process.argv[3] ?? 10_000_000)
-  console.log(await scaleBench(dir, pins, blocks))
+  if (process.env.BENCH_SCALE_HOME != null) {
+    // an already seeded data directory: the in-process query costs only
+    const home = process.env.BENCH_SCALE_HOME
+    const cid = new PinStore(openStateDb(join(home, 'state.db'))).page({}, Math.floor(pins / 2)).at(-1)!.cid
+    console.log(table(['SQL work of a route, in process, no daemon', 'time'], queryCosts(home, cid)))
+  } else console.log(await scaleBench(dir, pins, blocks))
   console.log(`\nload average: ${readFileSync('/proc/loadavg', 'utf8').trim()}`)
 }

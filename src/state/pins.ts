@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
 import type { StateDb } from './db.ts'
 
@@ -172,6 +173,29 @@ export class PinStore {
     }
     const { where, args } = filter(query)
     return (this.db.prepare(`SELECT count(*) AS n FROM pins ${where}`).get(...args) as { n: number }).n
+  }
+
+  /**
+   * count(query) for a query with a cursor (`before`/`after`): SQLite counts an index range by
+   * walking it, so a page deep in a million pins would hold the thread for a count of the rest.
+   * This walks it in slices of `slice` rows, yielding to the event loop between them.
+   */
+  async countInSlices(query: PinQuery, slice = 20_000): Promise<number> {
+    if (query.before == null && query.after == null) return this.count(query)
+    let n = 0
+    let q = query
+    for (;;) {
+      const { where, args } = filter(q)
+      const edge = this.db
+        .prepare(
+          `SELECT created_at, cid FROM pins ${where} ORDER BY created_at DESC, cid DESC LIMIT 1 OFFSET ?`,
+        )
+        .get(...args, slice - 1) as { created_at: number; cid: string } | undefined
+      if (edge == null) return n + this.count(q)
+      n += slice
+      q = { ...q, before: { at: edge.created_at, cid: edge.cid } }
+      await yieldToLoop()
+    }
   }
 
   /** Pins by status, read from the counts the triggers keep (no scan of the pins). */

@@ -131,7 +131,7 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
         const pins = daemon.repo.pins.page(query, q.limit)
         const replicas = daemon.repo.replicas.ofMany(pins.map((p) => p.cid))
         return {
-          count: daemon.repo.pins.count(query),
+          count: await daemon.repo.pins.countInSlices(query),
           results: pins.map((p) => toPinStatus(daemon, p, replicas.get(p.cid))),
         }
       },
