@@ -1,7 +1,8 @@
 // Every benchmark, side by side in one run: `npm run bench`. Results go to stdout and bench/results/latest.md;
 // bench/README.md says what each row measures. BENCH_ONLY=content|daemon, BENCH_SIZE_MB (default 256),
 // BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default the OS temp dir),
-// BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000).
+// BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000), BENCH_SCALE_PINS (1000000),
+// BENCH_SCALE_BLOCKS (10000000); BENCH_ONLY=scale runs bench/scale.ts alone.
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,7 @@ import { join } from 'node:path'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
 import { loadavg, machineReport } from './lib.ts'
+import { scaleBench } from './scale.ts'
 
 const env = (k: string, d: number) => {
   const n = Number(process.env[k] ?? d)
@@ -28,9 +30,9 @@ try {
     '',
     ...machineReport(dir),
     '',
-    process.env.BENCH_ONLY === 'daemon' ? '' : await contentBench(dir, sizeMb, runs),
+    ['daemon', 'scale'].includes(process.env.BENCH_ONLY ?? '') ? '' : await contentBench(dir, sizeMb, runs),
     '',
-    process.env.BENCH_ONLY === 'content'
+    ['content', 'scale'].includes(process.env.BENCH_ONLY ?? '')
       ? ''
       : await daemonBench(
           dir,
@@ -38,6 +40,10 @@ try {
           env('BENCH_PINS', 2000),
           env('BENCH_INDEX_PINS', 1_000_000),
         ),
+    '',
+    ['content', 'daemon'].includes(process.env.BENCH_ONLY ?? '')
+      ? ''
+      : await scaleBench(dir, env('BENCH_SCALE_PINS', 1_000_000), env('BENCH_SCALE_BLOCKS', 10_000_000)),
   ]
   sections.push('', `Load average (1, 5, 15 min) at the end: ${loadavg()}`)
   const report = sections.join('\n')
