@@ -21,6 +21,9 @@ describe('counts kept by triggers', () => {
     pins.add('cid-1', { name: 'again' }) // an upsert keeps pinned
     pins.setStatus('cid-0', 'failed', 'gone')
     replicas.set('cid-2', 'nas', 'verified')
+    replicas.set('cid-8', 'nas', 'verified') // an upsert into a (backend, state) already counted
+    replicas.set('cid-8', 'nas', 'failed', 'corrupt')
+    replicas.set('cid-8', 'nas', 'verified')
     replicas.remove('cid-4', 'nas')
     pins.remove('cid-6') // cascades to its two replicas
     const full = (sql: string) => db.prepare(sql).all()

@@ -66,7 +66,8 @@ const MIGRATIONS: readonly string[] = [
      preferred, excluded, error, updated_at FROM pins;
    DROP TABLE pins;
    ALTER TABLE pins_by_cid RENAME TO pins;`,
-  // 4: every GET bounded. Counts kept by triggers (any writer, the CLI too), so status pages read a
+  // 4: every GET bounded. Counts kept by triggers (no OR IGNORE inside them: an upsert's own conflict
+  // handling overrides it, and the insert would fail) (any writer, the CLI too), so status pages read a
   // few rows instead of scanning a million pins; indexes for paging newest first (the Pinning
   // Service API's order), filtering by name, and finding the pins with a copy in flight.
   `CREATE INDEX pins_by_created ON pins(created_at, cid);
@@ -91,7 +92,8 @@ const MIGRATIONS: readonly string[] = [
    INSERT INTO replica_counts (backend, state, n)
      SELECT backend, state, count(*) FROM replicas GROUP BY backend, state;
    CREATE TRIGGER replica_counts_insert AFTER INSERT ON replicas BEGIN
-     INSERT OR IGNORE INTO replica_counts (backend, state, n) VALUES (new.backend, new.state, 0);
+     INSERT INTO replica_counts (backend, state, n) SELECT new.backend, new.state, 0
+       WHERE NOT EXISTS (SELECT 1 FROM replica_counts WHERE backend = new.backend AND state = new.state);
      UPDATE replica_counts SET n = n + 1 WHERE backend = new.backend AND state = new.state;
    END;
    CREATE TRIGGER replica_counts_delete AFTER DELETE ON replicas BEGIN
@@ -100,7 +102,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER replica_counts_update AFTER UPDATE OF backend, state ON replicas
      WHEN old.backend <> new.backend OR old.state <> new.state BEGIN
      UPDATE replica_counts SET n = n - 1 WHERE backend = old.backend AND state = old.state;
-     INSERT OR IGNORE INTO replica_counts (backend, state, n) VALUES (new.backend, new.state, 0);
+     INSERT INTO replica_counts (backend, state, n) SELECT new.backend, new.state, 0
+       WHERE NOT EXISTS (SELECT 1 FROM replica_counts WHERE backend = new.backend AND state = new.state);
      UPDATE replica_counts SET n = n + 1 WHERE backend = new.backend AND state = new.state;
    END;`,
 ]
