@@ -2,7 +2,8 @@
 // bench/README.md says what each row measures. BENCH_ONLY=content|read|server|daemon runs one section;
 // BENCH_SIZE_MB (default 256), BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default
 // the OS temp dir), BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000),
-// BENCH_GET_MB (1024), BENCH_MEM_MB (4096).
+// BENCH_GET_MB (1024), BENCH_MEM_MB (4096). BENCH_ONLY=scale (BENCH_SCALE_PINS, BENCH_SCALE_BLOCKS)
+// runs bench/scale.ts alone: it is not part of a full run (seeding 1M pins takes minutes).
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +12,7 @@ import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
 import { loadavg, machineReport } from './lib.ts'
 import { readBench } from './read.ts'
+import { scaleBench } from './scale.ts'
 import { serverBench } from './server.ts'
 
 const env = (k: string, d: number) => {
@@ -33,7 +35,10 @@ const sections: Record<string, (dir: string) => Promise<string>> = {
       env('BENCH_PINS', 2000),
       env('BENCH_INDEX_PINS', 1_000_000),
     ),
+  scale: (dir) => scaleBench(dir, env('BENCH_SCALE_PINS', 1_000_000), env('BENCH_SCALE_BLOCKS', 10_000_000)),
 }
+/** Sections run only when BENCH_ONLY names them. */
+const OPT_IN = new Set(['scale'])
 if (only != null && !(only in sections)) {
   throw new Error(`BENCH_ONLY=${only}: expected one of ${Object.keys(sections).join(', ')}`)
 }
@@ -50,7 +55,7 @@ try {
     '',
   ]
   for (const [name, run] of Object.entries(sections)) {
-    if (only == null || only === name) out.push(await run(dir), '')
+    if (only === name || (only == null && !OPT_IN.has(name))) out.push(await run(dir), '')
   }
   out.push(`Load average (1, 5, 15 min) at the end: ${loadavg()}`)
   const report = out.join('\n')

@@ -98,6 +98,13 @@ export class InterruptedError extends IpfsKitError {
   }
 }
 
+/** A server-side limit on concurrent clients is reached: close one or raise the limit. */
+export class TooManyClientsError extends IpfsKitError {
+  constructor(message: string) {
+    super('ERR_TOO_MANY_CLIENTS', message)
+  }
+}
+
 function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
 }

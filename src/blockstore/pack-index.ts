@@ -52,6 +52,7 @@ export class PackIndex {
     this.db.pragma('synchronous = FULL')
     this.db.pragma('busy_timeout = 15000')
     this.db.exec(SCHEMA)
+    this.keepTotals()
     this.lookup = this.db.prepare('SELECT pack, offset, length FROM blocks WHERE mh = ?')
     this.insert = this.db.prepare(
       'INSERT OR IGNORE INTO blocks (mh, cid, pack, offset, length) VALUES (?, ?, ?, ?, ?)',
@@ -110,6 +111,40 @@ export class PackIndex {
       bytes: number
     }
     return row
+  }
+
+  /** Blocks and their bytes from the running totals the triggers keep: no scan of the block rows. */
+  totals(): { blocks: number; bytes: number } {
+    const rows = this.db
+      .prepare("SELECT key, value FROM meta WHERE key IN ('blocks', 'block_bytes')")
+      .all() as { key: string; value: number }[]
+    const get = (k: string) => rows.find((r) => r.key === k)?.value ?? 0
+    return { blocks: get('blocks'), bytes: get('block_bytes') }
+  }
+
+  /**
+   * Running totals of blocks and bytes, kept by triggers so that every writer (daemon, CLI, gc)
+   * keeps them; an index made before them is counted once, in the transaction that adds them.
+   */
+  private keepTotals(): void {
+    const has = () => this.db.prepare("SELECT 1 FROM meta WHERE key = 'blocks'").get() != null
+    if (has()) return
+    this.db
+      .transaction(() => {
+        if (has()) return
+        this.db.exec(`
+          INSERT INTO meta (key, value) SELECT 'blocks', count(*) FROM blocks;
+          INSERT INTO meta (key, value) SELECT 'block_bytes', coalesce(sum(length), 0) FROM blocks;
+          CREATE TRIGGER IF NOT EXISTS blocks_total_insert AFTER INSERT ON blocks BEGIN
+            UPDATE meta SET value = value + 1 WHERE key = 'blocks';
+            UPDATE meta SET value = value + new.length WHERE key = 'block_bytes';
+          END;
+          CREATE TRIGGER IF NOT EXISTS blocks_total_delete AFTER DELETE ON blocks BEGIN
+            UPDATE meta SET value = value - 1 WHERE key = 'blocks';
+            UPDATE meta SET value = value - old.length WHERE key = 'block_bytes';
+          END;`)
+      })
+      .immediate()
   }
 
   delete(mh: Uint8Array): boolean {

@@ -49,6 +49,18 @@ export type Json = Record<string, unknown>
  * A typed HTTP client for the daemon: one method per endpoint, timeouts, retries with backoff on
  * idempotent calls only, the token read from the data directory, and errors with stable codes.
  */
+/** Filters of `GET /pins` (the Pinning Service API's). */
+export interface PinsQuery {
+  status?: string
+  cid?: string
+  name?: string
+  limit?: number
+  /** A CID (the requestid of a listed pin: pins listed after it) or an ISO time (created before it). */
+  before?: string
+  /** A CID (pins listed before it) or an ISO time (created after it). */
+  after?: string
+}
+
 export class DaemonClient {
   readonly url: string | undefined
   private readonly dataDir: string | undefined
@@ -87,18 +99,34 @@ export class DaemonClient {
   logs(name: string, lines = 100): Promise<{ name: string; lines: string[] }> {
     return this.request('GET', `/logs/${encodeURIComponent(name)}?lines=${lines}`)
   }
-  replicationStatus(limit = 1000): Promise<Json> {
-    return this.request('GET', `/replication/status?limit=${limit}`)
+  /** Totals, and one page of per-pin state in CID order (`after`: the `next` of the previous page). */
+  replicationStatus(limit = 100, after?: string): Promise<Json> {
+    const qs = new URLSearchParams({ limit: String(limit) })
+    if (after != null) qs.set('after', after)
+    return this.request('GET', `/replication/status?${qs}`)
   }
   sync(opts: { verify?: boolean; wait?: boolean } = {}): Promise<Json> {
     return this.request('POST', '/replication/sync', opts)
   }
-  pins(
-    query: { status?: string; cid?: string; name?: string; limit?: number } = {},
-  ): Promise<{ count: number; results: Json[] }> {
+  /**
+   * One page of pins, newest first (the Pinning Service API: `limit` <= 1000, default 10). For the
+   * next page pass `before`: the last result's requestid; `before`/`after` also take ISO times.
+   */
+  pins(query: PinsQuery = {}): Promise<{ count: number; results: Json[] }> {
     const qs = new URLSearchParams()
     for (const [k, v] of Object.entries(query)) if (v != null) qs.set(k, String(v))
     return this.request('GET', `/pins${qs.size > 0 ? `?${qs}` : ''}`)
+  }
+
+  /** Every pin matching `query`, page after page (`pageSize` per request), as they arrive. */
+  async *allPins(query: Omit<PinsQuery, 'limit'> = {}, pageSize = 1000): AsyncGenerator<Json> {
+    let before = query.before
+    for (;;) {
+      const page = await this.pins({ ...query, before, limit: pageSize })
+      yield* page.results
+      if (page.results.length < pageSize) return
+      before = String(page.results.at(-1)!.requestid)
+    }
   }
   pin(cid: string, opts: { name?: string; policy?: Policy } = {}): Promise<Json> {
     return this.request('POST', '/pins', { cid, ...opts })

@@ -71,6 +71,8 @@ export const ConfigSchema = z
     log_files_kept: z.number().int().min(1).max(100).default(5),
     /** Re-hash every block read from the local blockstore (Kubo's Datastore.HashOnRead; default off, as Kubo). */
     hash_on_read: z.boolean().default(false),
+    /** `GET /events` streams open at once; one more is refused with 503 (each costs a bounded buffer). */
+    max_sse_clients: z.number().int().min(1).max(10_000).default(64),
     /** Storage backends besides the always-present `local` one. */
     backends: z.array(backendEntry).default([]),
     /** The policy of a pin that does not set its own. */
@@ -111,6 +113,7 @@ const ENV_KEYS = [
   'max_log_size',
   'log_files_kept',
   'hash_on_read',
+  'max_sse_clients',
 ] as const
 
 /** The data directory: flag > $IPFS_KIT_HOME > ~/.ipfs-kit. */

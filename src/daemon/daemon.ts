@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import pino, { type Logger } from 'pino'
@@ -7,6 +8,7 @@ import type { Config } from '../config/config.ts'
 import { walkBlocks } from '../content/export.ts'
 import { FetchTimeoutError, IpfsKitError } from '../errors.ts'
 import { PinIndexPublisher } from '../index/publish.ts'
+import { PIN_INDEX_FILE } from '../index/schema.ts'
 import { LOCAL_BACKEND, Repo } from '../repo.ts'
 import { version } from '../version.ts'
 import { EventBus } from './events.ts'
@@ -83,7 +85,11 @@ export class Daemon {
       await daemon.supervisor.probeAll()
       daemon.supervisor.startLoop(config.health_check_interval)
       daemon.reconciler.startLoop(config.replication_sync_interval)
-      await daemon.index.flush()
+      // readers keep the last published index while a new one is written in the background: the API
+      // opens without waiting for it (seconds with a million pins); only a first start waits, so
+      // that an index exists whenever the daemon answers
+      if (existsSync(join(repo.dir, 'index', PIN_INDEX_FILE))) daemon.index.schedule()
+      else await daemon.index.flush()
       daemon.reconciler.nudge()
       daemon.watchExternalWrites()
       daemon.log.info(

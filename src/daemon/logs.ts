@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createStream, type RotatingFileStream } from 'rotating-file-stream'
 import { BACKEND_NAME } from '../config/config.ts'
@@ -41,15 +42,19 @@ export class LogFiles {
     this.stream(name).write(`${new Date().toISOString()} ${text}\n`)
   }
 
-  /** The last `lines` lines of a log, oldest first, reading into the rotated file when needed. */
-  tail(name: string, lines: number): string[] {
+  /**
+   * The last `lines` lines of a log, oldest first, reading into the rotated file when needed. Reads
+   * backwards from the end in fixed-size chunks, so memory and time grow with `lines`, not with the
+   * log (a line longer than MAX_LINE_BYTES is cut to its last MAX_LINE_BYTES).
+   */
+  async tail(name: string, lines: number): Promise<string[]> {
     if (name !== 'daemon' && !BACKEND_NAME.test(name))
       throw new InvalidInputError(`invalid log name "${name}"`)
     const out: string[] = []
     for (const file of [`${name}.log`, `${name}.log.1`]) {
-      let text: string
+      let fh: FileHandle
       try {
-        text = readFileSync(join(this.dir, file), 'utf8')
+        fh = await open(join(this.dir, file), 'r')
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
           if (file === `${name}.log`) throw new IpfsKitError('ERR_NOT_FOUND', `no log named "${name}"`)
@@ -57,11 +62,14 @@ export class LogFiles {
         }
         throw err
       }
-      const fileLines = text.split('\n').filter((l) => l !== '')
-      out.unshift(...fileLines.slice(-(lines - out.length)))
+      try {
+        out.unshift(...(await lastLines(fh, lines - out.length)))
+      } finally {
+        await fh.close()
+      }
       if (out.length >= lines) break
     }
-    return out.slice(-lines)
+    return out
   }
 
   async close(): Promise<void> {
@@ -70,4 +78,46 @@ export class LogFiles {
     )
     this.streams.clear()
   }
+}
+
+/** Bytes read per step backwards through a log. */
+const CHUNK_BYTES = 64 * 1024
+/** Longer lines are cut to their last this many bytes, so one huge line cannot grow a tail. */
+export const MAX_LINE_BYTES = 64 * 1024
+
+/** The last `want` non-empty lines of an open file, oldest first, read backwards chunk by chunk. */
+async function lastLines(fh: FileHandle, want: number): Promise<string[]> {
+  const found: string[] = [] // newest first
+  let parts: Buffer[] = [] // the line being assembled, its end first
+  let partBytes = 0
+  const take = (bytes: Buffer) => {
+    if (bytes.length === 0 || partBytes >= MAX_LINE_BYTES) return
+    const room = MAX_LINE_BYTES - partBytes
+    const kept = bytes.length > room ? bytes.subarray(bytes.length - room) : bytes
+    parts.push(Buffer.from(kept))
+    partBytes += kept.length
+  }
+  const emit = () => {
+    if (partBytes > 0) found.push(Buffer.concat(parts.reverse()).toString('utf8'))
+    parts = []
+    partBytes = 0
+  }
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES)
+  let pos = (await fh.stat()).size
+  while (pos > 0 && found.length < want) {
+    const n = Math.min(CHUNK_BYTES, pos)
+    pos -= n
+    const { bytesRead } = await fh.read(buf, 0, n, pos)
+    const chunk = buf.subarray(0, bytesRead)
+    let end = chunk.length
+    for (let nl = chunk.lastIndexOf(0x0a, end - 1); nl !== -1; nl = chunk.lastIndexOf(0x0a, end - 1)) {
+      take(chunk.subarray(nl + 1, end))
+      emit()
+      end = nl
+      if (found.length >= want || end === 0) break
+    }
+    if (found.length < want) take(chunk.subarray(0, end))
+  }
+  if (pos === 0 && found.length < want) emit()
+  return found.reverse()
 }

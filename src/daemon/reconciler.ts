@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
 import type { Backend } from '../backends/types.ts'
 import type { ReplicationPolicy } from '../config/config.ts'
@@ -144,10 +145,9 @@ export class Reconciler {
     }
   }
 
-  /** The replication state of one pin, as the status endpoint shows it. */
-  describe(pin: PinRecord): PinReplication {
+  /** The replication state of one pin, as the status endpoint shows it (pass `replicas` read in bulk for a page). */
+  describe(pin: PinRecord, replicas: ReplicaRecord[] = this.repo.replicas.of(pin.cid)): PinReplication {
     const policy = this.policyOf(pin)
-    const replicas = this.repo.replicas.of(pin.cid)
     const verified = replicas
       .filter((r) => r.state === 'verified' && this.supervisor.usable(r.backend))
       .map((r) => r.backend)
@@ -167,12 +167,18 @@ export class Reconciler {
     const pins = this.repo.pins.list()
     this.events.emit({ type: 'replication', phase: 'started', pins: pins.length })
     let lastProgress = Date.now()
+    let lastYield = Date.now()
     for (const pin of pins) {
       report.pins++
       if (Date.now() - lastProgress >= 200) {
         // at most five a second, so a million-pin pass does not flood /events
         lastProgress = Date.now()
         this.events.emit({ type: 'replication', phase: 'progress', pins: pins.length, done: report.pins - 1 })
+      }
+      if (Date.now() - lastYield >= 20) {
+        // a pass where nothing waits on I/O is one long microtask chain: let requests in
+        await yieldToLoop()
+        lastYield = Date.now()
       }
       try {
         await this.reconcile(pin, verify, report)

@@ -66,6 +66,46 @@ const MIGRATIONS: readonly string[] = [
      preferred, excluded, error, updated_at FROM pins;
    DROP TABLE pins;
    ALTER TABLE pins_by_cid RENAME TO pins;`,
+  // 4: every GET bounded. Counts kept by triggers (no OR IGNORE inside them: an upsert's own conflict
+  // handling overrides it, and the insert would fail) (any writer, the CLI too), so status pages read a
+  // few rows instead of scanning a million pins; indexes for paging newest first (the Pinning
+  // Service API's order), filtering by name, and finding the pins with a copy in flight.
+  `CREATE INDEX pins_by_created ON pins(created_at, cid);
+   CREATE INDEX pins_by_name ON pins(name) WHERE name IS NOT NULL;
+   CREATE INDEX replicas_by_state ON replicas(state, cid);
+   CREATE TABLE pin_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO pin_counts (status, n) VALUES ('queued', 0), ('pinned', 0), ('failed', 0);
+   UPDATE pin_counts SET n = (SELECT count(*) FROM pins WHERE pins.status = pin_counts.status);
+   CREATE TRIGGER pin_counts_insert AFTER INSERT ON pins BEGIN
+     UPDATE pin_counts SET n = n + 1 WHERE status = new.status;
+   END;
+   CREATE TRIGGER pin_counts_delete AFTER DELETE ON pins BEGIN
+     UPDATE pin_counts SET n = n - 1 WHERE status = old.status;
+   END;
+   CREATE TRIGGER pin_counts_update AFTER UPDATE OF status ON pins WHEN old.status <> new.status BEGIN
+     UPDATE pin_counts SET n = n - 1 WHERE status = old.status;
+     UPDATE pin_counts SET n = n + 1 WHERE status = new.status;
+   END;
+   CREATE TABLE replica_counts (
+     backend TEXT NOT NULL, state TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (backend, state)
+   ) WITHOUT ROWID;
+   INSERT INTO replica_counts (backend, state, n)
+     SELECT backend, state, count(*) FROM replicas GROUP BY backend, state;
+   CREATE TRIGGER replica_counts_insert AFTER INSERT ON replicas BEGIN
+     INSERT INTO replica_counts (backend, state, n) SELECT new.backend, new.state, 0
+       WHERE NOT EXISTS (SELECT 1 FROM replica_counts WHERE backend = new.backend AND state = new.state);
+     UPDATE replica_counts SET n = n + 1 WHERE backend = new.backend AND state = new.state;
+   END;
+   CREATE TRIGGER replica_counts_delete AFTER DELETE ON replicas BEGIN
+     UPDATE replica_counts SET n = n - 1 WHERE backend = old.backend AND state = old.state;
+   END;
+   CREATE TRIGGER replica_counts_update AFTER UPDATE OF backend, state ON replicas
+     WHEN old.backend <> new.backend OR old.state <> new.state BEGIN
+     UPDATE replica_counts SET n = n - 1 WHERE backend = old.backend AND state = old.state;
+     INSERT INTO replica_counts (backend, state, n) SELECT new.backend, new.state, 0
+       WHERE NOT EXISTS (SELECT 1 FROM replica_counts WHERE backend = new.backend AND state = new.state);
+     UPDATE replica_counts SET n = n + 1 WHERE backend = new.backend AND state = new.state;
+   END;`,
 ]
 
 export type StateDb = Database.Database

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
 import type { StateDb } from './db.ts'
 
@@ -32,6 +33,35 @@ export interface AddPin {
   size?: number
   policy?: PinPolicy
 }
+
+/**
+ * A pin's status as the Pinning Service API lists it: a pinned pin with a copy in flight is
+ * `pinning`.
+ */
+export type ListedStatus = PinStatus | 'pinning'
+
+/**
+ * A position in the listing (newest first, as the Pinning Service API lists): a time (the API's
+ * `before`/`after` timestamps) or a pin (its creation time and CID, so equal times still page
+ * exactly once).
+ */
+export interface PinCursor {
+  at: number
+  cid?: string
+}
+
+/** Filters of a pin listing; every one of them is applied in SQL. */
+export interface PinQuery {
+  cids?: string[]
+  name?: string
+  statuses?: ListedStatus[]
+  /** Only pins listed after this position (older). */
+  before?: PinCursor
+  /** Only pins listed before this position (newer). */
+  after?: PinCursor
+}
+
+const COPYING = "EXISTS (SELECT 1 FROM replicas r WHERE r.cid = pins.cid AND r.state = 'copying')"
 
 const COLUMNS =
   'cid, type, name, status, size, min_replicas, max_replicas, preferred, excluded, error, created_at, updated_at'
@@ -114,15 +144,119 @@ export class PinStore {
     return (this.db.prepare(sql).all(...args) as PinRow[]).map(fromRow)
   }
 
+  /** One page of pins matching `query`, newest first; work grows with `limit`, not with the pin set. */
+  page(query: PinQuery, limit: number): PinRecord[] {
+    const { where, args } = filter(query)
+    return (
+      this.db
+        .prepare(`SELECT ${COLUMNS} FROM pins ${where} ORDER BY created_at DESC, cid DESC LIMIT ?`)
+        .all(...args, limit) as PinRow[]
+    ).map(fromRow)
+  }
+
+  /**
+   * How many pins match `query` (the Pinning Service API's `count`): from the trigger-kept counts
+   * when only statuses are asked for, else one indexed count.
+   */
+  count(query: PinQuery): number {
+    const { cids, name, statuses, before, after } = query
+    if (cids == null && name == null && before == null && after == null) {
+      const counts = this.counts()
+      const wanted = statuses ?? ['queued', 'pinning', 'pinned', 'failed']
+      if (!wanted.includes('pinning') && !wanted.includes('pinned'))
+        return wanted.reduce((n, s) => n + counts[s as PinStatus], 0)
+      const pinning = this.pinningCount()
+      let n = 0
+      for (const s of wanted)
+        n += s === 'pinning' ? pinning : s === 'pinned' ? counts.pinned - pinning : counts[s]
+      return n
+    }
+    const { where, args } = filter(query)
+    return (this.db.prepare(`SELECT count(*) AS n FROM pins ${where}`).get(...args) as { n: number }).n
+  }
+
+  /**
+   * count(query) for a query with a cursor (`before`/`after`): SQLite counts an index range by
+   * walking it, so a page deep in a million pins would hold the thread for a count of the rest.
+   * This walks it in slices of `slice` rows, yielding to the event loop between them.
+   */
+  async countInSlices(query: PinQuery, slice = 20_000): Promise<number> {
+    if (query.before == null && query.after == null) return this.count(query)
+    let n = 0
+    let q = query
+    for (;;) {
+      const { where, args } = filter(q)
+      const edge = this.db
+        .prepare(
+          `SELECT created_at, cid FROM pins ${where} ORDER BY created_at DESC, cid DESC LIMIT 1 OFFSET ?`,
+        )
+        .get(...args, slice - 1) as { created_at: number; cid: string } | undefined
+      if (edge == null) return n + this.count(q)
+      n += slice
+      q = { ...q, before: { at: edge.created_at, cid: edge.cid } }
+      await yieldToLoop()
+    }
+  }
+
+  /** Pins by status, read from the counts the triggers keep (no scan of the pins). */
   counts(): Record<PinStatus, number> {
     const out: Record<PinStatus, number> = { queued: 0, pinned: 0, failed: 0 }
-    for (const r of this.db.prepare('SELECT status, count(*) AS n FROM pins GROUP BY status').all() as {
+    for (const r of this.db.prepare('SELECT status, n FROM pin_counts').all() as {
       status: PinStatus
       n: number
     }[])
       out[r.status] = r.n
     return out
   }
+
+  /** Pinned pins with a copy in flight (few at any time; found through the replicas' state index). */
+  private pinningCount(): number {
+    return (
+      this.db
+        .prepare(
+          `SELECT count(DISTINCT r.cid) AS n FROM replicas r JOIN pins p ON p.cid = r.cid
+           WHERE r.state = 'copying' AND p.status = 'pinned'`,
+        )
+        .get() as { n: number }
+    ).n
+  }
+}
+
+/** The WHERE clause of a pin query, with its arguments. */
+function filter(query: PinQuery): { where: string; args: (string | number)[] } {
+  const where: string[] = []
+  const args: (string | number)[] = []
+  if (query.cids != null) {
+    where.push('cid IN (SELECT value FROM json_each(?))')
+    args.push(JSON.stringify(query.cids))
+  }
+  if (query.name != null) {
+    where.push('name = ?')
+    args.push(query.name)
+  }
+  if (query.statuses != null) {
+    const any = query.statuses.map((s) => {
+      if (s === 'pinning') return `(status = 'pinned' AND ${COPYING})`
+      if (s === 'pinned') return `(status = 'pinned' AND NOT ${COPYING})`
+      args.push(s)
+      return '(status = ?)'
+    })
+    where.push(`(${any.join(' OR ')})`)
+  }
+  for (const [cursor, op] of [
+    [query.before, '<'],
+    [query.after, '>'],
+  ] as const) {
+    if (cursor == null) continue
+    if (cursor.cid == null) {
+      where.push(`created_at ${op} ?`)
+      args.push(cursor.at)
+    } else {
+      where.push(`(created_at, cid) ${op} (?, ?)`)
+      args.push(cursor.at, cursor.cid)
+    }
+  }
+  return { where: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', args }
 }
 
 interface PinRow {

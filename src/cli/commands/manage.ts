@@ -3,7 +3,7 @@ import { parseCid } from '../../content/cid.ts'
 import { InvalidInputError } from '../../errors.ts'
 import { collect, globals, intFlag } from '../context.ts'
 import { daemonClient } from '../daemon-access.ts'
-import { humanBytes, out, outJson } from '../output.ts'
+import { humanBytes, note, out, outJson } from '../output.ts'
 
 type Row = Record<string, unknown>
 
@@ -13,14 +13,33 @@ function table(cmd: Command, value: unknown, rows: Row[], columns: string[]): vo
     outJson(value)
     return
   }
+  printRows(rows, columns, true)
+}
+
+/** One pin of `GET /pins` as a row of `pin list`. */
+function pinRow(p: Row): Row {
+  const info = p.info as { verified: string[]; health: string }
+  const pinInfo = p.pin as { name?: string }
+  return {
+    cid: p.requestid,
+    name: pinInfo.name,
+    status: p.status,
+    health: info.health,
+    replicas: info.verified.join(','),
+  }
+}
+
+/** Rows aligned in columns, with the header row when `header`. */
+function printRows(rows: Row[], columns: string[], header: boolean): void {
   const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '-')))
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
-  out(
-    columns
-      .map((c, i) => c.toUpperCase().padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd(),
-  )
+  if (header)
+    out(
+      columns
+        .map((c, i) => c.toUpperCase().padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
   for (const row of cells)
     out(
       row
@@ -138,23 +157,66 @@ export function registerManage(program: Command): void {
   pin
     .command('list')
     .alias('ls')
-    .description('pins with their status and verified replicas')
-    .option('--status <status>', 'only pins in this status: queued, pinning, pinned, failed')
-    .action(async (flags: { status?: string }, cmd: Command) => {
-      const r = await (await daemonClient(cmd)).pins({ status: flags.status, limit: 100_000 })
-      const rows = r.results.map((p) => {
-        const info = p.info as { verified: string[]; health: string; size: number | null }
-        const pinInfo = p.pin as { name?: string }
-        return {
-          cid: p.requestid,
-          name: pinInfo.name,
-          status: p.status,
-          health: info.health,
-          replicas: info.verified.join(','),
+    .description('pins with their status and verified replicas, newest first, one page at a time')
+    .option(
+      '--status <status>',
+      'only pins in this status: queued, pinning, pinned, failed (comma-separated)',
+    )
+    .option('--name <name>', 'only pins with this name')
+    .option('--limit <n>', 'pins per page (at most 1000)', intFlag('--limit', 1), 100)
+    .option(
+      '--before <cid|time>',
+      'the next page: pins listed after this CID (or created before an ISO time)',
+    )
+    .option('--after <cid|time>', 'pins listed before this CID (or created after an ISO time)')
+    .option('--all', 'every pin, page after page, printed as each page arrives (--json: one pin per line)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipfs-kit pin list --limit 50\n  ipfs-kit pin list --limit 50 --before <last cid printed>\n  ipfs-kit pin list --all --json > pins.ndjson',
+    )
+    .action(
+      async (
+        flags: {
+          status?: string
+          name?: string
+          limit: number
+          before?: string
+          after?: string
+          all?: boolean
+        },
+        cmd: Command,
+      ) => {
+        if (flags.limit > 1000)
+          throw new InvalidInputError('--limit must be at most 1000 (use --all for every pin)')
+        const client = await daemonClient(cmd)
+        const json = globals(cmd).json
+        const query = { status: flags.status, name: flags.name, before: flags.before, after: flags.after }
+        const columns = ['cid', 'name', 'status', 'health', 'replicas']
+        if (flags.all) {
+          let page: Row[] = []
+          let header = true
+          const flush = () => {
+            if (page.length > 0) printRows(page, columns, header)
+            header = false
+            page = []
+          }
+          for await (const p of client.allPins(query, flags.limit)) {
+            if (json) outJson(p)
+            else page.push(pinRow(p))
+            if (page.length >= flags.limit) flush()
+          }
+          if (!json) flush()
+          return
         }
-      })
-      table(cmd, r, rows, ['cid', 'name', 'status', 'health', 'replicas'])
-    })
+        const r = await client.pins({ ...query, limit: flags.limit })
+        table(cmd, r, r.results.map(pinRow), columns)
+        if (!json && r.results.length === flags.limit && r.count > flags.limit) {
+          note(
+            `${r.results.length} of ${r.count} pins; the next page: ipfs-kit pin list --before ${String(r.results.at(-1)!.requestid)}`,
+          )
+        }
+      },
+    )
   pin
     .command('status <cid>')
     .description('one pin: its policy and every replica')

@@ -2,22 +2,23 @@ import type { FastifyPluginAsync } from 'fastify'
 import { CID } from 'multiformats/cid'
 import { parseCid } from '../../../content/cid.ts'
 import { InvalidInputError, IpfsKitError } from '../../../errors.ts'
-import type { PinRecord } from '../../../state/pins.ts'
+import type { ListedStatus, PinCursor, PinQuery, PinRecord } from '../../../state/pins.ts'
+import type { ReplicaRecord } from '../../../state/replicas.ts'
 import type { Daemon } from '../../daemon.ts'
 import { ErrorBody } from '../errors.ts'
 
 /** Our pin status -> the IPFS Pinning Service API's (queued, pinning, pinned, failed). */
-function psaStatus(daemon: Daemon, pin: PinRecord): 'queued' | 'pinning' | 'pinned' | 'failed' {
+function psaStatus(pin: PinRecord, replicas: ReplicaRecord[]): ListedStatus {
   if (pin.status !== 'pinned') return pin.status
-  return daemon.repo.replicas.of(pin.cid).some((r) => r.state === 'copying') ? 'pinning' : 'pinned'
+  return replicas.some((r) => r.state === 'copying') ? 'pinning' : 'pinned'
 }
 
 /** A pin as the Pinning Service API's PinStatus (requestid is the CID), with our replication in `info`. */
-function toPinStatus(daemon: Daemon, pin: PinRecord) {
-  const d = daemon.reconciler.describe(pin)
+function toPinStatus(daemon: Daemon, pin: PinRecord, replicas = daemon.repo.replicas.of(pin.cid)) {
+  const d = daemon.reconciler.describe(pin, replicas)
   return {
     requestid: pin.cid,
-    status: psaStatus(daemon, pin),
+    status: psaStatus(pin, replicas),
     created: new Date(pin.createdAt).toISOString(),
     pin: { cid: pin.cid, name: pin.name ?? undefined, origins: [], meta: {} },
     delegates: [],
@@ -30,6 +31,27 @@ function toPinStatus(daemon: Daemon, pin: PinRecord) {
       replicas: d.replicas,
     },
   }
+}
+
+const LISTED: readonly ListedStatus[] = ['queued', 'pinning', 'pinned', 'failed']
+
+/**
+ * A `before`/`after` value: a timestamp (the Pinning Service API's: pins created before/after it)
+ * or a requestid (a CID) from a previous page: pins listed after/before that one, each exactly once.
+ */
+function cursor(daemon: Daemon, flag: string, value: string | undefined): PinCursor | undefined {
+  if (value == null) return undefined
+  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const at = Date.parse(value)
+    if (Number.isNaN(at))
+      throw new InvalidInputError(`invalid ${flag} "${value}": use an ISO 8601 time or a CID`)
+    return { at }
+  }
+  const cid = parseCid(value).toString()
+  const pin = daemon.repo.pins.get(cid)
+  if (pin == null)
+    throw new InvalidInputError(`invalid ${flag}: ${cid} is not pinned (use the requestid of a listed pin)`)
+  return { at: pin.createdAt, cid }
 }
 
 const cidParam = {
@@ -60,39 +82,58 @@ interface PinBody {
 /** /pins: the IPFS Pinning Service API shape (so `ipfs pin remote` works), plus a replication policy. */
 export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { cid?: string; name?: string; status?: string; limit: number } }>(
+    app.get<{
+      Querystring: {
+        cid?: string
+        name?: string
+        status?: string
+        before?: string
+        after?: string
+        limit: number
+      }
+    }>(
       '/pins',
       {
         schema: {
-          summary: 'List pins (Pinning Service API: cid, name, status filters; limit)',
+          summary:
+            'List pins, newest first (Pinning Service API: cid, name, status, before, after, limit); ' +
+            'page with before=<requestid of the last result>; count is every pin matching the filters',
           querystring: {
             type: 'object',
             properties: {
-              cid: { type: 'string', maxLength: 20_000 },
+              cid: { type: 'string', maxLength: 2000 },
               name: { type: 'string', maxLength: 255 },
               status: { type: 'string', maxLength: 64 },
-              limit: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },
+              before: { type: 'string', maxLength: 200 },
+              after: { type: 'string', maxLength: 200 },
+              limit: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
             },
           },
           response: { 400: ErrorBody },
         },
       },
       async (req) => {
-        const cids = req.query.cid?.split(',').map((c) => parseCid(c).toString())
-        const statuses = req.query.status?.split(',')
+        const q = req.query
+        const statuses = q.status?.split(',') as ListedStatus[] | undefined
         for (const s of statuses ?? []) {
-          if (!['queued', 'pinning', 'pinned', 'failed'].includes(s)) {
+          if (!LISTED.includes(s))
             throw new InvalidInputError(`invalid status "${s}": use queued, pinning, pinned or failed`)
-          }
         }
-        let pins =
-          cids != null
-            ? cids.map((c) => daemon.repo.pins.get(c)).filter((p): p is PinRecord => p != null)
-            : daemon.repo.pins.list()
-        if (req.query.name != null) pins = pins.filter((p) => p.name === req.query.name)
-        let results = pins.map((p) => toPinStatus(daemon, p))
-        if (statuses != null) results = results.filter((r) => statuses.includes(r.status))
-        return { count: results.length, results: results.slice(0, req.query.limit) }
+        const cids = q.cid?.split(',').map((c) => parseCid(c).toString())
+        if (cids != null && cids.length > 10) throw new InvalidInputError('at most 10 CIDs per request')
+        const query: PinQuery = {
+          cids,
+          name: q.name,
+          statuses,
+          before: cursor(daemon, 'before', q.before),
+          after: cursor(daemon, 'after', q.after),
+        }
+        const pins = daemon.repo.pins.page(query, q.limit)
+        const replicas = daemon.repo.replicas.ofMany(pins.map((p) => p.cid))
+        return {
+          count: await daemon.repo.pins.countInSlices(query),
+          results: pins.map((p) => toPinStatus(daemon, p, replicas.get(p.cid))),
+        }
       },
     )
 

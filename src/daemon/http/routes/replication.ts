@@ -1,32 +1,54 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { parseCid } from '../../../content/cid.ts'
 import type { Daemon } from '../../daemon.ts'
+import { ReplicationTotals } from '../../replication-totals.ts'
 import { ErrorBody } from '../errors.ts'
 
 /** /replication: status and sync. */
 export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: { limit: number } }>(
+    const health = new ReplicationTotals(
+      daemon.repo,
+      () =>
+        daemon.supervisor
+          .list()
+          .filter((b) => daemon.supervisor.usable(b.name))
+          .map((b) => b.name)
+          .sort(),
+      () => daemon.config.replication,
+    )
+
+    app.get<{ Querystring: { limit: number; after?: string } }>(
       '/replication/status',
       {
         schema: {
-          summary: 'Totals and per-pin replication state',
+          summary:
+            'Totals by health (counted in SQL, cached; totals_stale while a recount runs), replicas by ' +
+            'backend and state, and one page of per-pin state in CID order (after=<last cid> for the next)',
           querystring: {
             type: 'object',
-            properties: { limit: { type: 'integer', minimum: 0, maximum: 100_000, default: 1000 } },
+            properties: {
+              limit: { type: 'integer', minimum: 0, maximum: 1000, default: 100 },
+              after: { type: 'string', maxLength: 200 },
+            },
           },
+          response: { 400: ErrorBody },
         },
       },
       async (req) => {
-        const pins = daemon.repo.pins.list()
-        const described = pins.map((p) => daemon.reconciler.describe(p))
-        const totals: Record<string, number> = { pins: pins.length }
-        for (const d of described) totals[d.health] = (totals[d.health] ?? 0) + 1
+        const after = req.query.after == null ? undefined : parseCid(req.query.after).toString()
+        const pins = req.query.limit === 0 ? [] : daemon.repo.pins.list({ after, limit: req.query.limit })
+        const replicas = daemon.repo.replicas.ofMany(pins.map((p) => p.cid))
+        const totals = await health.get()
         return {
           running: daemon.reconciler.busy,
           last_sync: daemon.reconciler.last ?? null,
-          totals,
+          totals: totals.totals,
+          totals_at: new Date(totals.at).toISOString(),
+          totals_stale: totals.stale,
           replicas: daemon.repo.replicas.summary(),
-          pins: described.slice(0, req.query.limit),
+          pins: pins.map((p) => daemon.reconciler.describe(p, replicas.get(p.cid))),
+          next: pins.length === req.query.limit ? (pins.at(-1)?.cid ?? null) : null,
         }
       },
     )

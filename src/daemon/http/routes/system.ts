@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { loadConfig, readConfigFile, validateConfig, writeConfigFile } from '../../../config/config.ts'
+import { TooManyClientsError } from '../../../errors.ts'
 import type { Daemon } from '../../daemon.ts'
+import { SseClients } from '../../events.ts'
 import { ErrorBody } from '../errors.ts'
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
@@ -9,6 +11,8 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody }
 /** /health, /status, /config, /logs, /events, /metrics and /openapi.json. */
 export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPluginAsync {
   return async (app) => {
+    const sse = new SseClients(daemon.events, () => daemon.config.max_sse_clients)
+
     app.get(
       '/health',
       {
@@ -44,7 +48,7 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
           uptime_s: (Date.now() - daemon.startedAt) / 1000,
           data_dir: daemon.repo.dir,
           pins: daemon.repo.pins.counts(),
-          blocks: daemon.repo.blocks.index.count(),
+          blocks: daemon.repo.blocks.index.totals(),
           backends: {
             total: backends.length,
             running: backends.filter((b) => b.state === 'running').length,
@@ -99,30 +103,27 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
       },
       async (req) => {
         if (req.params.name !== 'daemon') daemon.supervisor.get(req.params.name)
-        return { name: req.params.name, lines: daemon.logs.tail(req.params.name, req.query.lines) }
+        return { name: req.params.name, lines: await daemon.logs.tail(req.params.name, req.query.lines) }
       },
     )
 
     app.get(
       '/events',
-      { schema: { summary: 'Server-Sent Events: health, pin, replica and replication changes' } },
+      {
+        schema: {
+          summary:
+            'Server-Sent Events: health, pin, replica and replication changes (at most max_sse_clients; a client that falls behind is dropped)',
+          response: { 503: ErrorBody },
+        },
+      },
       (req, reply) => {
+        if (sse.full) {
+          throw new TooManyClientsError(
+            `${sse.size} event streams are open (max_sse_clients = ${daemon.config.max_sse_clients}): close one, or raise max_sse_clients`,
+          )
+        }
         reply.hijack()
-        const res = reply.raw
-        res.writeHead(200, {
-          'content-type': 'text/event-stream',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-        })
-        res.write(': connected\n\n')
-        const unsubscribe = daemon.events.subscribe((event) => {
-          res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
-        })
-        const ping = setInterval(() => res.write(': ping\n\n'), 15_000)
-        req.raw.on('close', () => {
-          clearInterval(ping)
-          unsubscribe()
-        })
+        sse.attach(req.raw, reply.raw)
       },
     )
 
@@ -183,7 +184,7 @@ function buildMetrics(daemon: Daemon): Registry {
     help: 'Bytes of blocks in the local blockstore',
     registers: [registry],
     collect() {
-      this.set(daemon.repo.blocks.index.count().bytes)
+      this.set(daemon.repo.blocks.index.totals().bytes)
     },
   })
   return registry
