@@ -3,7 +3,7 @@
 // small command instead of ~250 modules (zod alone is 95 files), with everything a command loads
 // lazily (libp2p, Helia, fastify, parquet, the exporter) split into chunks loaded only when used.
 // tsc still emits dist/ for the library (`import ... from 'ipfs-kit'`); the bin runs this bundle.
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 
@@ -21,12 +21,16 @@ function workerEntries(dir) {
   return out
 }
 
+// chunk names carry content hashes: start empty so that old ones do not pile up
+rmSync(join(root, 'dist/bin'), { recursive: true, force: true })
 await build({
   absWorkingDir: root,
   entryPoints: [join(root, 'src/cli/main.ts'), ...workerEntries(join(root, 'src'))],
   outdir: join(root, 'dist/bin'),
   entryNames: '[name]',
-  chunkNames: 'chunks/[name]-[hash]',
+  // chunks beside the entries: a module's `new URL('./x.js' or '../../x', import.meta.url)` (the
+  // publish worker, the dashboard's files) then resolves as it does from tsc's dist/<area>/
+  chunkNames: '[name]-[hash]',
   bundle: true,
   splitting: true,
   format: 'esm',
