@@ -54,6 +54,8 @@ export interface PinsQuery {
   status?: string
   cid?: string
   name?: string
+  /** How `name` matches: exact (default), iexact, partial, ipartial (the Pinning Service API's `match`). */
+  match?: 'exact' | 'iexact' | 'partial' | 'ipartial'
   limit?: number
   /** A CID (the requestid of a listed pin: pins listed after it) or an ISO time (created before it). */
   before?: string

@@ -50,10 +50,14 @@ export interface PinCursor {
   cid?: string
 }
 
+export type NameMatch = 'exact' | 'iexact' | 'partial' | 'ipartial'
+
 /** Filters of a pin listing; every one of them is applied in SQL. */
 export interface PinQuery {
   cids?: string[]
   name?: string
+  /** How `name` matches (the Pinning Service API's `match`): exact (default), iexact, partial, ipartial. */
+  match?: NameMatch
   statuses?: ListedStatus[]
   /** Only pins listed after this position (older). */
   before?: PinCursor
@@ -231,8 +235,18 @@ function filter(query: PinQuery): { where: string; args: (string | number)[] } {
     args.push(JSON.stringify(query.cids))
   }
   if (query.name != null) {
-    where.push('name = ?')
-    args.push(query.name)
+    const match = query.match ?? 'exact'
+    if (match === 'exact') {
+      where.push('name = ?')
+      args.push(query.name)
+    } else if (match === 'iexact') {
+      where.push('lower(name) = lower(?)')
+      args.push(query.name)
+    } else {
+      // instr, not LIKE: a % or _ in the name is matched as itself
+      where.push(match === 'partial' ? 'instr(name, ?) > 0' : 'instr(lower(name), lower(?)) > 0')
+      args.push(query.name)
+    }
   }
   if (query.statuses != null) {
     const any = query.statuses.map((s) => {

@@ -99,12 +99,13 @@ async function searchPins(
   status: string | undefined,
   limit: number,
 ): Promise<{ count: number; results: Json[] }> {
-  const text = search?.trim().toLowerCase()
-  if (text == null || text === '') return client.pins({ status, limit })
-  const all = await client.pins({ status, limit: 100_000 })
-  const results = all.results.filter((p) => {
-    const pin = (p.pin ?? {}) as { cid?: string; name?: string }
-    return `${pin.cid ?? ''} ${pin.name ?? ''}`.toLowerCase().includes(text)
-  })
-  return { count: results.length, results }
+  const text = search?.trim()
+  const pageSize = Math.min(limit, 1000)
+  if (text == null || text === '') return client.pins({ status, limit: pageSize })
+  // a CID finds its pin; anything else is a case-insensitive part of a name, matched in SQL
+  if (/^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{20,})$/.test(text)) {
+    const byCid = await client.pins({ status, cid: text, limit: 1 }).catch(() => undefined)
+    if (byCid != null && byCid.count > 0) return byCid
+  }
+  return client.pins({ status, name: text, match: 'ipartial', limit: pageSize })
 }

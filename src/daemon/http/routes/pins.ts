@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { CID } from 'multiformats/cid'
 import { parseCid } from '../../../content/cid.ts'
 import { InvalidInputError, IpfsKitError } from '../../../errors.ts'
-import type { ListedStatus, PinCursor, PinQuery, PinRecord } from '../../../state/pins.ts'
+import type { ListedStatus, NameMatch, PinCursor, PinQuery, PinRecord } from '../../../state/pins.ts'
 import type { ReplicaRecord } from '../../../state/replicas.ts'
 import type { Daemon } from '../../daemon.ts'
 import { ErrorBody } from '../errors.ts'
@@ -86,6 +86,7 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
       Querystring: {
         cid?: string
         name?: string
+        match?: NameMatch
         status?: string
         before?: string
         after?: string
@@ -96,13 +97,14 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
       {
         schema: {
           summary:
-            'List pins, newest first (Pinning Service API: cid, name, status, before, after, limit); ' +
+            'List pins, newest first (Pinning Service API: cid, name, match, status, before, after, limit); ' +
             'page with before=<requestid of the last result>; count is every pin matching the filters',
           querystring: {
             type: 'object',
             properties: {
               cid: { type: 'string', maxLength: 2000 },
               name: { type: 'string', maxLength: 255 },
+              match: { type: 'string', enum: ['exact', 'iexact', 'partial', 'ipartial'], default: 'exact' },
               status: { type: 'string', maxLength: 64 },
               before: { type: 'string', maxLength: 200 },
               after: { type: 'string', maxLength: 200 },
@@ -124,6 +126,7 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
         const query: PinQuery = {
           cids,
           name: q.name,
+          match: q.match,
           statuses,
           before: cursor(daemon, 'before', q.before),
           after: cursor(daemon, 'after', q.after),
