@@ -72,6 +72,7 @@ export class Daemon {
       this.index.schedule()
     }
     this.reconciler.onChange = () => this.index.schedule()
+    this.reconciler.log = (message, fields) => this.log.info(fields, message)
   }
 
   /** Opens the data directory with the effective config and starts every part. */

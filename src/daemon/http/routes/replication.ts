@@ -24,6 +24,7 @@ export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {
         return {
           running: daemon.reconciler.busy,
           last_sync: daemon.reconciler.last ?? null,
+          swept: daemon.reconciler.swept,
           totals,
           replicas: daemon.repo.replicas.summary(),
           pins: described.slice(0, req.query.limit),
@@ -50,7 +51,7 @@ export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {
         const run = daemon.reconciler.sync({ verify: req.body?.verify === true })
         if (req.body?.wait === true) return { report: await run }
         run.catch(() => {})
-        return reply.code(202).send({ started: true })
+        return reply.code(202).send({ started: true, pass: daemon.reconciler.pendingPass })
       },
     )
   }
