@@ -51,12 +51,14 @@ export class Supervisor {
     }
   }
 
-  /** Starts every backend the user has not stopped; a failure is recorded, not fatal. */
+  /**
+   * Starts every backend the user has not stopped, all at once; a failure is recorded, not fatal.
+   * It does not probe them: the caller's `probeAll()` does, once, so a hung backend costs one deadline.
+   */
   async startAll(): Promise<void> {
     const stopped = this.records.stopped()
-    for (const name of this.backends.keys()) {
-      if (!stopped.has(name)) await this.start(name, false).catch(() => {})
-    }
+    const names = [...this.backends.keys()].filter((name) => !stopped.has(name))
+    await Promise.all(names.map((name) => this.start(name, false, false).catch(() => {})))
   }
 
   get(name: string): Backend {
@@ -93,7 +95,7 @@ export class Supervisor {
     )
   }
 
-  async start(name: string, persist = true): Promise<BackendView> {
+  async start(name: string, persist = true, probe = true): Promise<BackendView> {
     const backend = this.get(name)
     const view = this.views.get(name)!
     if (persist) this.records.setDesired(name, 'running')
@@ -109,7 +111,7 @@ export class Supervisor {
       throw err
     }
     this.events.emit({ type: 'backend', backend: name, state: 'running' })
-    await this.probe(backend)
+    if (probe) await this.probe(backend)
     return { ...view }
   }
 

@@ -70,6 +70,7 @@ export async function openWorld(
     },
   )
   await supervisor.startAll()
+  await supervisor.probeAll()
   return {
     repo,
     events,
