@@ -1,13 +1,14 @@
 // Every benchmark, side by side in one run: `npm run bench`. Results go to stdout and bench/results/latest.md;
 // bench/README.md says what each row measures. BENCH_ONLY=content|daemon, BENCH_SIZE_MB (default 256),
 // BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default the OS temp dir),
-// BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000).
+// BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000), BENCH_LOOP_MB (1024).
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
+import { eventLoopBench } from './event-loop.ts'
 import { loadavg, machineReport } from './lib.ts'
 
 const env = (k: string, d: number) => {
@@ -38,6 +39,10 @@ try {
           env('BENCH_PINS', 2000),
           env('BENCH_INDEX_PINS', 1_000_000),
         ),
+    '',
+    ['content', 'daemon'].includes(process.env.BENCH_ONLY ?? '')
+      ? ''
+      : await eventLoopBench(dir, env('BENCH_LOOP_MB', 1024)),
   ]
   sections.push('', `Load average (1, 5, 15 min) at the end: ${loadavg()}`)
   const report = sections.join('\n')

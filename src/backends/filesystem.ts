@@ -150,7 +150,7 @@ export class FilesystemBackend implements Backend {
 
   async verify(root: CID): Promise<VerifyResult> {
     // a stream reads in chunks off the event loop, so a 20 GB CAR never blocks it for long
-    return verifyCar(createReadStream(this.carPath(root), { highWaterMark: 1 << 20 }), root)
+    return verifyCar(createReadStream(this.carPath(root), { highWaterMark: 256 << 10 }), root)
   }
 
   async unpin(root: CID): Promise<void> {

@@ -14,7 +14,7 @@ export async function* abortable<T>(source: AsyncIterable<T>, signal?: AbortSign
  * `await pace()` lets the event loop run whenever `sliceMs` of work has passed since it last did.
  * (An async iterator alone does not: its turns run as microtasks, before any timer or socket.)
  */
-export function pacer(sliceMs = 8): () => Promise<void> | undefined {
+export function pacer(sliceMs = 4): () => Promise<void> | undefined {
   let since = performance.now()
   return () => {
     if (performance.now() - since < sliceMs) return undefined
