@@ -230,7 +230,13 @@ export class Reconciler {
   private kick(): void {
     if (this.worker != null || this.closed) return
     this.worker = this.work()
-      .catch((err: Error) => this.log('the replication worker failed', { err: err.message }))
+      .catch((err: Error) => {
+        // e.g. the state database failed: end the pass with the error rather than retry it hot
+        this.log('the replication worker failed', { err: err.message })
+        this.current?.done.reject(err)
+        this.current = this.next
+        this.next = undefined
+      })
       .finally(() => {
         this.worker = undefined
         if (this.queue.size > 0 || this.current != null) this.kick()
