@@ -161,6 +161,27 @@ describe('work proportional to the change', () => {
     }
   })
 
+  it('a pin another process adds (the CLI) is found by a paged look for changes and reconciled alone', async () => {
+    const home = join(tmp.dir, 'external', 'home')
+    const w = await openWorld(home, ['fs1'], { min_replicas: 2, max_replicas: 2 })
+    try {
+      await seed(w, 3000)
+      const cid = await add(home, 'external', 1 * MiB) // another process writes state.db
+      w.reconciler.catchUp() // what the daemon does when state.db's data_version moves
+      await until(() => backends(w, cid).length === 2, 'the pin was copied')
+      assert.deepEqual(backends(w, cid), ['fs1', 'local'])
+      assert.equal(w.events.filter((e) => e.type === 'replication').length, 0, 'no full pass ran')
+      const copies = w.events.filter((e) => e.type === 'replica' && e.state === 'copying')
+      assert.deepEqual(
+        copies.map((e) => (e.type === 'replica' ? e.cid : '')),
+        [cid],
+        'only the changed pin was reconciled (the seeded ones want a second copy too)',
+      )
+    } finally {
+      await w.close()
+    }
+  })
+
   it('a full pass yields to the event loop between pins and serves a pin change before it goes on', async () => {
     const home = join(tmp.dir, 'slices', 'home')
     const cid = await add(home, 'midpass', 1 * MiB)

@@ -109,7 +109,7 @@ export class Daemon {
       if (now === seen) return
       seen = now
       this.index.schedule()
-      this.reconciler.nudge()
+      this.reconciler.catchUp()
     }, 1000)
     this.watch.unref()
   }

@@ -1,9 +1,11 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
 import { pacer } from '../backends/streams.ts'
 import type { Backend, SweptItem } from '../backends/types.ts'
 import type { ReplicationPolicy } from '../config/config.ts'
 import { BusyError } from '../errors.ts'
 import { LOCAL_BACKEND, type Repo } from '../repo.ts'
+import { pinsChangedSince } from '../state/pin-changes.ts'
 import type { PinRecord } from '../state/pins.ts'
 import type { ReplicaRecord } from '../state/replicas.ts'
 import { type Allocator, type EffectivePolicy, preferredThenFreeSpace } from './allocator.ts'
@@ -83,6 +85,9 @@ export class Reconciler {
   private passes = 0
   private worker: Promise<void> | undefined
   private closed = false
+  private catchingUp: Promise<void> | undefined
+  private catchUpAgain = false
+  private caughtUpTo = Date.now()
   private timer: NodeJS.Timeout | undefined
   private soon: NodeJS.Timeout | undefined
   last: SyncReport | undefined
@@ -145,6 +150,38 @@ export class Reconciler {
     this.enqueue(cid)
   }
 
+  /**
+   * Another process wrote pins (the CLI records the pins of content it adds straight into state.db):
+   * find the pins changed since the last look, a page at a time, yielding between pages, and queue
+   * just those, rather than a pass over every pin. (What another process removed, the next full
+   * pass's sweep finds.)
+   */
+  catchUp(): void {
+    if (this.closed) return
+    if (this.catchingUp != null) {
+      this.catchUpAgain = true
+      return
+    }
+    this.catchingUp = (async () => {
+      do {
+        this.catchUpAgain = false
+        const since = this.caughtUpTo - 2_000 // slack for writes that committed while the last look ran
+        this.caughtUpTo = Date.now()
+        let after: string | undefined
+        do {
+          const page = pinsChangedSince(this.repo.db, since, after, 2_000)
+          for (const cid of page.changed) this.enqueue(cid)
+          after = page.last
+          await nextTurn()
+        } while (after != null && !this.closed)
+      } while (this.catchUpAgain && !this.closed)
+    })()
+      .catch((err: Error) => this.log('looking for changed pins failed', { err: err.message }))
+      .finally(() => {
+        this.catchingUp = undefined
+      })
+  }
+
   /** Asks for a full pass shortly (debounced), e.g. after a backend's health changed. */
   nudge(delayMs = 100): void {
     if (this.soon != null || this.closed) return
@@ -176,6 +213,7 @@ export class Reconciler {
     this.closed = true
     this.stopLoop()
     for (const c of this.copies.values()) c.abort(new Error('the daemon is stopping'))
+    await this.catchingUp
     await this.worker
     for (const pass of [this.current, this.next]) pass?.done.reject(stopping())
     this.current = this.next = undefined
