@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
 import { pacer } from '../backends/streams.ts'
-import type { Backend, SweptItem } from '../backends/types.ts'
+import type { Backend } from '../backends/types.ts'
 import type { ReplicationPolicy } from '../config/config.ts'
 import { BusyError } from '../errors.ts'
 import { LOCAL_BACKEND, type Repo } from '../repo.ts'
@@ -11,6 +11,7 @@ import type { ReplicaRecord } from '../state/replicas.ts'
 import { type Allocator, type EffectivePolicy, preferredThenFreeSpace } from './allocator.ts'
 import type { EventBus } from './events.ts'
 import type { Supervisor } from './supervisor.ts'
+import { Sweeper } from './sweeper.ts'
 
 export type { EffectivePolicy } from './allocator.ts'
 
@@ -91,8 +92,7 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined
   private soon: NodeJS.Timeout | undefined
   last: SyncReport | undefined
-  /** What sweeps removed since the daemon started. */
-  readonly swept = { files: 0, bytes: 0 }
+  private readonly sweeper: Sweeper
   /** Called after a sync that changed any pin or replica. */
   onChange: () => void = () => {}
   /** Where the reconciler says what it removed (the daemon's log). */
@@ -112,6 +112,12 @@ export class Reconciler {
     this.policyDefault = policy
     this.fetcher = fetcher
     this.allocator = allocator
+    this.sweeper = new Sweeper(repo, supervisor, events, (m, f) => this.log(m, f))
+  }
+
+  /** What sweeps removed since the daemon started. */
+  get swept(): { files: number; bytes: number } {
+    return { ...this.sweeper.total }
   }
 
   get busy(): boolean {
@@ -333,7 +339,12 @@ export class Reconciler {
 
   private async finish(pass: Pass): Promise<void> {
     const report = pass.report
-    await this.sweepAll(report)
+    const swept = await this.sweeper.all(
+      (root) => this.copies.has(root),
+      () => this.closed,
+    )
+    report.swept += swept.files
+    report.sweptBytes += swept.bytes
     report.ms = Date.now() - report.startedAt
     this.last = report
     this.current = this.next
@@ -359,7 +370,7 @@ export class Reconciler {
     const pin = this.repo.pins.get(cid)
     const scratch = this.newPass().report
     if (pin != null) await this.reconcileCounted(pin, false, scratch)
-    else await this.sweepPin(cid, scratch)
+    else scratch.swept += (await this.sweeper.pin(cid)).files
     if (scratch.copied + scratch.failed + scratch.removed + scratch.swept > 0) this.onChange()
   }
 
@@ -520,53 +531,6 @@ export class Reconciler {
       error,
     })
     return error == null
-  }
-
-  /** A removed pin: unpin it from every backend that still holds it (a copy that finished late). */
-  private async sweepPin(cid: string, report: SyncReport): Promise<void> {
-    const root = CID.parse(cid)
-    for (const backend of this.supervisor.all()) {
-      if (backend.sweep == null || !this.supervisor.usable(backend.name)) continue
-      if (!(await backend.has(root)) || this.repo.pins.get(cid) != null) continue
-      await backend.unpin(root)
-      this.reportSwept(backend.name, [{ name: cid, root: cid, kind: 'orphan', bytes: 0 }], report)
-    }
-  }
-
-  /** Sweeps every usable backend of what no pin wants there: zero orphan bytes after a pass. */
-  private async sweepAll(report: SyncReport): Promise<void> {
-    for (const backend of this.supervisor.all()) {
-      if (backend.sweep == null || !this.supervisor.usable(backend.name) || this.closed) continue
-      const wanted = (root: string) =>
-        this.copies.has(root) || this.repo.replicas.of(root).some((r) => r.backend === backend.name)
-      try {
-        this.reportSwept(backend.name, await backend.sweep(wanted), report)
-      } catch (err) {
-        this.log('sweeping a backend failed', { backend: backend.name, err: (err as Error).message })
-      }
-    }
-  }
-
-  private reportSwept(backend: string, items: SweptItem[], report: SyncReport): void {
-    if (items.length === 0) return
-    const bytes = items.reduce((n, i) => n + i.bytes, 0)
-    report.swept += items.length
-    report.sweptBytes += bytes
-    this.swept.files += items.length
-    this.swept.bytes += bytes
-    this.events.emit({
-      type: 'sweep',
-      backend,
-      removed: items.length,
-      bytes,
-      names: items.slice(0, 100).map((i) => i.name),
-    })
-    this.log('removed what no pin wants', {
-      backend,
-      removed: items.length,
-      bytes,
-      items: items.slice(0, 100),
-    })
   }
 }
 
