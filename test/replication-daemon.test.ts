@@ -57,6 +57,31 @@ describe('a daemon killed or slow mid-replication', () => {
     }
   })
 
+  it('pin rm during a copy of a large pin: after the next sync no CAR and no temp file of it remain', async () => {
+    const home = join(tmp.dir, 'removed')
+    const fs1 = join(tmp.dir, 'removed-fs1')
+    mkdirSync(fs1)
+    writeConfig(home, {
+      node,
+      backends: [{ name: 'fs1', type: 'filesystem', path: fs1 }],
+      replication: { min_replicas: 2, max_replicas: 2 },
+    })
+    const file = join(tmp.dir, 'removed.bin')
+    writeRandomFile(file, 96 * MiB, 'removed')
+    const cid = (await run(['ipfs', 'add', '-Q', file], { home })).stdout.toString().trim()
+    const d = await startDaemon(home) // its start-up pass copies the pin to fs1
+    try {
+      await until(() => readdirSync(fs1).some((f) => f.includes('.car.tmp-')), 'the copy started')
+      const rm = await d.call(`/pins/${cid}`, { method: 'DELETE' })
+      assert.equal(rm.status, 202)
+      const r = await d.call('/replication/sync', { method: 'POST', json: { wait: true } })
+      assert.equal(r.status, 200)
+      assert.deepEqual(readdirSync(fs1), [], 'no CAR and no temp file of the removed pin')
+    } finally {
+      await d.stop()
+    }
+  })
+
   it('sync --wait outlasts the client request timeout: it follows the pass on /events', async () => {
     const home = join(tmp.dir, 'slow')
     writeConfig(home, {
