@@ -56,9 +56,8 @@ export class FilesystemBackend implements Backend {
     this.scan()
   }
 
-  async stop(): Promise<void> {
-    await this.scanning
-  }
+  /** Does not wait for the start-up scan: on a hung mount it may never end, and it is safe to cut short. */
+  async stop(): Promise<void> {}
 
   /**
    * Counts the CARs and their bytes, and removes temp files of writers that are gone (a daemon killed
