@@ -1,8 +1,8 @@
 // Every benchmark, side by side in one run: `npm run bench`. Results go to stdout and bench/results/latest.md;
-// bench/README.md says what each row measures. BENCH_ONLY=content|read|server|daemon runs one section;
+// bench/README.md says what each row measures. BENCH_ONLY=content|read|server|daemon|event-loop runs one section;
 // BENCH_SIZE_MB (default 256), BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default
 // the OS temp dir), BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000),
-// BENCH_GET_MB (1024), BENCH_MEM_MB (4096). BENCH_ONLY=scale (BENCH_SCALE_PINS, BENCH_SCALE_BLOCKS)
+// BENCH_GET_MB (1024), BENCH_MEM_MB (4096), BENCH_LOOP_MB (1024, the event-loop section). BENCH_ONLY=scale (BENCH_SCALE_PINS, BENCH_SCALE_BLOCKS)
 // runs bench/scale.ts alone: it is not part of a full run (seeding 1M pins takes minutes).
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
+import { eventLoopBench } from './event-loop.ts'
 import { loadavg, machineReport } from './lib.ts'
 import { readBench } from './read.ts'
 import { scaleBench } from './scale.ts'
@@ -35,6 +36,7 @@ const sections: Record<string, (dir: string) => Promise<string>> = {
       env('BENCH_PINS', 2000),
       env('BENCH_INDEX_PINS', 1_000_000),
     ),
+  'event-loop': (dir) => eventLoopBench(dir, env('BENCH_LOOP_MB', 1024)),
   scale: (dir) => scaleBench(dir, env('BENCH_SCALE_PINS', 1_000_000), env('BENCH_SCALE_BLOCKS', 10_000_000)),
 }
 /** Sections run only when BENCH_ONLY names them. */

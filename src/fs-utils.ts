@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 
 /** fsync a directory so that a file created or renamed in it survives a crash. */
 export function fsyncDir(dir: string): void {
@@ -18,5 +19,15 @@ export function pidAlive(pid: number): boolean {
     return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** fsyncDir without blocking the event loop (for directories on devices that may be slow, e.g. a NAS). */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const fh = await open(dir, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
   }
 }

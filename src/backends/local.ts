@@ -1,15 +1,18 @@
-import { statfsSync } from 'node:fs'
+import { statfs } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
 import { exportCar, importCar } from '../content/car.ts'
 import { walkBlocks } from '../content/export.ts'
 import type { EmbeddedNode } from '../node/embedded.ts'
 import { LOCAL_BACKEND, type Repo } from '../repo.ts'
+import { abortable, pacer } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, VerifyResult } from './types.ts'
 
 /**
  * The always-present backend: the local blockstore under `<data>/blocks`, served to peers by the
- * embedded Helia node while started. Blocks are shared between pins, so unpin only drops the
- * replica record; `ipfs-kit gc` reclaims the bytes once no pin reaches them.
+ * embedded Helia node while started. Blocks are shared between pins and gc's roots are the whole pin
+ * set, so the local copy of a pin lives exactly as long as the pin: unpin does nothing here (removing
+ * the pin is what lets `ipfs-kit gc` reclaim the bytes), and the reconciler never trims `local` as an
+ * extra replica (its record would then say "gone" while every block stays on disk).
  */
 export class LocalBackend implements Backend {
   readonly type = 'local'
@@ -51,17 +54,19 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /**
+   * Free space only: the bytes held need a count over every block row, which grows with the data and
+   * would hold the event loop on every probe (`stat()` still counts them, on demand).
+   */
   async health(): Promise<HealthReport> {
     const started = performance.now()
     try {
-      const { bytes } = this.repo.blocks.index.count()
-      const fs = statfsSync(this.repo.dir)
+      const fs = await statfs(this.repo.dir)
       const freeBytes = fs.bavail * fs.bsize
       return {
         status: freeBytes < 256 * 1024 * 1024 ? 'degraded' : 'healthy',
         latencyMs: performance.now() - started,
         freeBytes,
-        usedBytes: bytes,
       }
     } catch (err) {
       return { status: 'unhealthy', latencyMs: performance.now() - started, error: (err as Error).message }
@@ -72,21 +77,25 @@ export class LocalBackend implements Backend {
     return this.repo.blocks.has(root)
   }
 
-  async put(_root: CID, car: AsyncIterable<Uint8Array>): Promise<void> {
-    await importCar(this.repo, car, { pinRoots: false, requireComplete: true })
+  async put(_root: CID, car: AsyncIterable<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    // an aborted import leaves blocks no pin reaches: gc reclaims them
+    await importCar(this.repo, abortable(car, opts.signal), { pinRoots: false, requireComplete: true })
   }
 
-  get(root: CID): AsyncIterable<Uint8Array> {
-    return exportCar(this.repo.blocks, root)
+  get(root: CID, opts: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+    return abortable(exportCar(this.repo.blocks, root), opts.signal)
   }
 
   async verify(root: CID): Promise<VerifyResult> {
     let blocks = 0
     let bytes = 0
+    // blockstore reads complete synchronously: without pacing, a 20 GB pin would hold the loop for seconds
+    const pace = pacer()
     try {
       for await (const block of walkBlocks(this.repo.blocks, root, { verify: true })) {
         blocks++
         bytes += block.length
+        await pace()
       }
       return { ok: true, blocks, bytes }
     } catch (err) {
@@ -94,11 +103,12 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /** Nothing to do: the blocks stay while the pin does, and gc reclaims them once it is removed. */
   async unpin(_root: CID): Promise<void> {}
 
   async stat(): Promise<BackendStat> {
     const { bytes } = this.repo.blocks.index.count()
-    const fs = statfsSync(this.repo.dir)
+    const fs = await statfs(this.repo.dir)
     return { usedBytes: bytes, freeBytes: fs.bavail * fs.bsize, pins: this.repo.pins.counts().pinned }
   }
 }

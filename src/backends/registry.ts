@@ -6,7 +6,7 @@ import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
 import { LocalBackend } from './local.ts'
 import type { Backend, BackendContext } from './types.ts'
 
-interface BackendType<S extends z.ZodTypeAny> {
+export interface BackendType<S extends z.ZodTypeAny> {
   options: S
   create(options: z.infer<S>, ctx: BackendContext): Backend
 }
@@ -47,6 +47,15 @@ export function buildBackends(
     backends.push(t.create(parsed.data, ctxFor(entry.name)))
   })
   return backends
+}
+
+/**
+ * Adds a backend type at run time: for a plug-in, or for a test or benchmark that needs a backend
+ * no real device gives on demand (one whose probe never answers). Refuses to replace a type.
+ */
+export function registerBackendType<S extends z.ZodTypeAny>(name: string, t: BackendType<S>): void {
+  if (name === 'local' || TYPES[name] != null) throw new InvalidInputError(`backend type "${name}" exists`)
+  TYPES[name] = t as unknown as BackendType<z.ZodTypeAny>
 }
 
 export function backendTypes(): string[] {

@@ -41,15 +41,33 @@ export interface Backend {
   health(signal?: AbortSignal): Promise<HealthReport>
   /** True if the backend claims to hold the whole DAG under `root` (cheap; not a verification). */
   has(root: CID): Promise<boolean>
-  /** Stores and pins the DAG carried by a CAR stream whose root is `root`. */
-  put(root: CID, car: AsyncIterable<Uint8Array>): Promise<void>
-  /** The DAG under `root` as a CARv1 stream. */
-  get(root: CID): AsyncIterable<Uint8Array>
-  /** Reads the DAG back and re-hashes every block. */
+  /**
+   * Stores and pins the DAG carried by a CAR stream whose root is `root`. When `signal` aborts (the
+   * pin was removed, the daemon stops) it stops, leaves nothing behind, and rejects with an AbortError.
+   */
+  put(root: CID, car: AsyncIterable<Uint8Array>, opts?: { signal?: AbortSignal }): Promise<void>
+  /** The DAG under `root` as a CARv1 stream; ends with an AbortError when `signal` aborts. */
+  get(root: CID, opts?: { signal?: AbortSignal }): AsyncIterable<Uint8Array>
+  /** Reads the DAG back and re-hashes every block, yielding to the event loop as it goes. */
   verify(root: CID): Promise<VerifyResult>
   /** Drops the pin (and, where the backend has no shared blocks, the data). */
   unpin(root: CID): Promise<void>
   stat(): Promise<BackendStat>
+  /**
+   * Removes what no pin wants: every DAG whose root `wanted` rejects, and temp files of writers that
+   * are gone. Backends without their own files to sweep (`local`: gc reclaims its blocks) omit it.
+   */
+  sweep?(wanted: (root: string) => boolean, opts?: { signal?: AbortSignal }): Promise<SweptItem[]>
+}
+
+/** One thing a sweep removed from a backend. */
+export interface SweptItem {
+  /** The file or object name on the backend. */
+  name: string
+  /** The DAG root it held, when the name says. */
+  root?: string
+  kind: 'orphan' | 'temp'
+  bytes: number
 }
 
 /** Everything a backend factory gets: its validated config entry and where it may keep files. */

@@ -107,8 +107,16 @@ export class DaemonClient {
     if (after != null) qs.set('after', after)
     return this.request('GET', `/replication/status?${qs}`)
   }
-  sync(opts: { verify?: boolean; wait?: boolean } = {}): Promise<Json> {
-    return this.request('POST', '/replication/sync', opts)
+  /**
+   * Starts a replication pass (`{ started, pass }`); with `wait`, resolves with `{ report }` when that
+   * pass ends, however long it takes: it follows the pass on /events rather than holding one request
+   * open, so the per-request timeout does not apply (only `signal`, the caller's own limit).
+   */
+  sync(
+    opts: { verify?: boolean; wait?: boolean; signal?: AbortSignal; onEvent?: (e: SyncEvent) => void } = {},
+  ): Promise<Json> {
+    if (opts.wait === true) return this.syncAndWait(opts)
+    return this.request('POST', '/replication/sync', { verify: opts.verify })
   }
   /**
    * One page of pins, newest first (the Pinning Service API: `limit` <= 1000, default 10). For the
@@ -161,14 +169,67 @@ export class DaemonClient {
 
   /** The daemon's Server-Sent Events (health, backend, pin, replica, replication, index) until `signal` aborts. */
   async *events(signal?: AbortSignal): AsyncGenerator<Json & { type: string }> {
-    if (this.url == null) throw new DaemonUnavailableError(`no ${this.dataDir ?? '<data>'}/api file`)
     let res: Response
     try {
-      res = await fetch(`${this.url}/events`, { signal })
+      res = await this.openEvents(signal ?? new AbortController().signal)
     } catch (err) {
       if ((err as Error).name === 'AbortError') return
+      throw err
+    }
+    yield* this.parseEvents(res)
+  }
+
+  private async syncAndWait(opts: {
+    verify?: boolean
+    signal?: AbortSignal
+    onEvent?: (e: SyncEvent) => void
+  }): Promise<Json> {
+    const stop = new AbortController()
+    const signal = opts.signal == null ? stop.signal : AbortSignal.any([stop.signal, opts.signal])
+    try {
+      // subscribe first (the daemon has subscribed us once the answer's headers arrive), then start
+      // the pass, so its `finished` event cannot slip by between the two
+      const stream = await this.openEvents(signal)
+      const started = await this.request<{ pass?: number }>('POST', '/replication/sync', {
+        verify: opts.verify,
+      })
+      if (started.pass == null) {
+        // a daemon that does not number its passes: hold the request open instead
+        return await this.request('POST', '/replication/sync', { verify: opts.verify, wait: true })
+      }
+      const pass = started.pass
+      for await (const e of this.parseEvents(stream)) {
+        if (e.type !== 'replication') continue
+        const event = e as unknown as SyncEvent
+        if (event.pass !== pass) continue
+        opts.onEvent?.(event)
+        if (event.phase === 'finished') return { report: reportOf(event) }
+      }
+      signal.throwIfAborted()
+      // the event stream ended (the daemon restarted, or dropped a slow reader): poll until the pass is done
+      for (;;) {
+        const status = await this.request<{ last_sync?: Json | null }>('GET', '/replication/status?limit=0')
+        if (Number(status.last_sync?.pass ?? 0) >= pass) return { report: status.last_sync }
+        await new Promise((r) => setTimeout(r, 1000))
+        signal.throwIfAborted()
+      }
+    } finally {
+      stop.abort()
+    }
+  }
+
+  private async openEvents(signal: AbortSignal): Promise<Response> {
+    if (this.url == null) throw new DaemonUnavailableError(`no ${this.dataDir ?? '<data>'}/api file`)
+    try {
+      return await fetch(`${this.url}/events`, { signal })
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err
       throw new DaemonUnavailableError(`nothing answers at ${this.url}`, { cause: err })
     }
+  }
+
+  /** The `data:` payloads of an SSE answer, parsed; ends quietly when the request is aborted. */
+  private async *parseEvents(res: Response): AsyncGenerator<Json & { type: string }> {
     if (res.body == null) return
     const decoder = new TextDecoder()
     let buffer = ''
@@ -264,6 +325,27 @@ export interface GcReport {
   packsReclaimed: number
   damaged: string[]
   deferred: boolean
+}
+
+/** A replication event of one pass, as `sync({ wait: true, onEvent })` passes it on. */
+export interface SyncEvent {
+  type: 'replication'
+  phase: 'started' | 'progress' | 'finished'
+  pass: number
+  pins: number
+  done?: number
+  copied?: number
+  verified?: number
+  failed?: number
+  removed?: number
+  swept?: number
+  ms?: number
+}
+
+/** The pass's report, from its `finished` event. */
+function reportOf(e: SyncEvent): Json {
+  const { pass, pins, copied, verified, failed, removed, swept, ms } = e
+  return { pass, pins, copied, verified, failed, removed, swept, ms }
 }
 
 function readFile(path: string): string | undefined {

@@ -74,6 +74,7 @@ export class Daemon {
       this.index.schedule()
     }
     this.reconciler.onChange = () => this.index.schedule()
+    this.reconciler.log = (message, fields) => this.log.info(fields, message)
   }
 
   /** Opens the data directory with the effective config and starts every part. */
@@ -114,7 +115,7 @@ export class Daemon {
       if (now === seen) return
       seen = now
       this.index.schedule()
-      this.reconciler.nudge()
+      this.reconciler.catchUp()
     }, 1000)
     this.watch.unref()
   }

@@ -10,12 +10,18 @@ export type DaemonEvent =
   | {
       type: 'replication'
       phase: 'started' | 'progress' | 'finished'
+      /** The pass id (as `POST /replication/sync` answers it). */
+      pass?: number
       done?: number
       pins: number
       copied?: number
+      verified?: number
       failed?: number
+      removed?: number
+      swept?: number
       ms?: number
     }
+  | { type: 'sweep'; backend: string; removed: number; bytes: number; names: string[] }
   | { type: 'index'; rows: number; ms: number }
   | {
       type: 'gc'

@@ -1,20 +1,19 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
+import { pacer } from '../backends/streams.ts'
 import type { Backend } from '../backends/types.ts'
 import type { ReplicationPolicy } from '../config/config.ts'
+import { BusyError } from '../errors.ts'
 import { LOCAL_BACKEND, type Repo } from '../repo.ts'
+import { pinsChangedSince } from '../state/pin-changes.ts'
 import type { PinRecord } from '../state/pins.ts'
 import type { ReplicaRecord } from '../state/replicas.ts'
+import { type Allocator, type EffectivePolicy, preferredThenFreeSpace } from './allocator.ts'
 import type { EventBus } from './events.ts'
 import type { Supervisor } from './supervisor.ts'
+import { Sweeper } from './sweeper.ts'
 
-/** A pin's effective policy: its own fields over the configured default. */
-export interface EffectivePolicy {
-  min: number
-  max: number
-  preferred: string[]
-  excluded: string[]
-}
+export type { EffectivePolicy } from './allocator.ts'
 
 export type PinHealth = 'ok' | 'under-replicated' | 'over-replicated' | 'unavailable' | 'queued' | 'failed'
 
@@ -30,6 +29,8 @@ export interface PinReplication {
 }
 
 export interface SyncReport {
+  /** Which pass this was (the id `POST /replication/sync` answers with). */
+  pass: number
   startedAt: number
   ms: number
   pins: number
@@ -37,15 +38,37 @@ export interface SyncReport {
   verified: number
   failed: number
   removed: number
+  /** Files no pin wants (orphan CARs, temp files of dead writers) the sweep removed, and their bytes. */
+  swept: number
+  sweptBytes: number
 }
 
 /** Fetches a pin's DAG into the local blockstore from configured peers; throws with the reason. */
 export type Fetcher = (root: CID) => Promise<void>
 
+/** Pins read from state per slice of a full pass. */
+const SLICE = 256
+
+/** A full pass over every pin: where it has got to, and who waits for it. */
+interface Pass {
+  report: SyncReport
+  verify: boolean
+  /** The last CID done: the pass resumes after it (pins added or removed meanwhile are fine). */
+  cursor: string | undefined
+  total: number
+  lastProgress: number
+  done: PromiseWithResolvers<SyncReport>
+}
+
 /**
  * Replication as reconciliation (IPFS Cluster's PinTracker): compare each pin's desired replica
- * count with its verified replicas on usable backends, copy the DAG from a verified holder to new
- * targets as a CAR stream, read the copy back and re-hash it, and only then count it.
+ * count with its verified replicas on usable backends, copy the DAG from a verified holder to the
+ * targets the allocator picks as a CAR stream, read the copy back and re-hash it, and only then
+ * count it; then sweep each backend of what no pin wants.
+ *
+ * One worker does all of it, one pin at a time, yielding to the event loop as it goes: first the
+ * work queue (a pin that changed is reconciled on its own, at once), then the next slice of the full
+ * pass in progress, which reads pins by CID cursor and so never holds the whole pin set.
  */
 export class Reconciler {
   private readonly repo: Repo
@@ -53,14 +76,27 @@ export class Reconciler {
   private readonly events: EventBus
   private readonly policyDefault: () => ReplicationPolicy
   private readonly fetcher: Fetcher
-  private running: Promise<SyncReport> | undefined
-  private next: Promise<SyncReport> | undefined
-  private verifyNext = false
+  private readonly allocator: Allocator
+  /** Pins that changed: reconciled before the full pass goes on. */
+  private readonly queue = new Set<string>()
+  /** In-flight copies by CID, so removing the pin can cancel them. */
+  private readonly copies = new Map<string, AbortController>()
+  private current: Pass | undefined
+  private next: Pass | undefined
+  private passes = 0
+  private worker: Promise<void> | undefined
+  private closed = false
+  private catchingUp: Promise<void> | undefined
+  private catchUpAgain = false
+  private caughtUpTo = Date.now()
   private timer: NodeJS.Timeout | undefined
   private soon: NodeJS.Timeout | undefined
   last: SyncReport | undefined
+  private readonly sweeper: Sweeper
   /** Called after a sync that changed any pin or replica. */
   onChange: () => void = () => {}
+  /** Where the reconciler says what it removed (the daemon's log). */
+  log: (message: string, fields: Record<string, unknown>) => void = () => {}
 
   constructor(
     repo: Repo,
@@ -68,46 +104,93 @@ export class Reconciler {
     events: EventBus,
     policy: () => ReplicationPolicy,
     fetcher: Fetcher,
+    allocator: Allocator = preferredThenFreeSpace,
   ) {
     this.repo = repo
     this.supervisor = supervisor
     this.events = events
     this.policyDefault = policy
     this.fetcher = fetcher
+    this.allocator = allocator
+    this.sweeper = new Sweeper(repo, supervisor, events, (m, f) => this.log(m, f))
+  }
+
+  /** What sweeps removed since the daemon started. */
+  get swept(): { files: number; bytes: number } {
+    return { ...this.sweeper.total }
   }
 
   get busy(): boolean {
-    return this.running != null
+    return this.current != null || this.worker != null
+  }
+
+  /** The id of the pass a `sync()` called now is answered by. */
+  get pendingPass(): number | undefined {
+    return (this.next ?? this.current)?.report.pass
   }
 
   /**
-   * Runs a sync now; while one is running, every caller shares the single next run, which starts
-   * when the current one ends (so a caller always gets a pass that began after its request).
+   * Runs a full pass now; while one is running, every caller shares the single next pass, which
+   * starts when the current one ends (so a caller always gets a pass that began after its request).
    */
   sync(opts: { verify?: boolean } = {}): Promise<SyncReport> {
-    if (opts.verify === true) this.verifyNext = true
-    if (this.running == null) return this.start()
-    this.next ??= this.running.then(
-      () => this.start(),
-      () => this.start(),
-    )
-    return this.next
+    if (this.closed) return Promise.reject(stopping())
+    let pass: Pass
+    if (this.current == null) pass = this.current = this.newPass()
+    else pass = this.next ??= this.newPass()
+    if (opts.verify === true) pass.verify = true
+    this.kick()
+    return pass.done.promise
   }
 
-  private start(): Promise<SyncReport> {
-    this.next = undefined
-    const verify = this.verifyNext
-    this.verifyNext = false
-    const run = this.run(verify).finally(() => {
-      if (this.running === run) this.running = undefined
-    })
-    this.running = run
-    return run
+  /** Reconciles one pin soon, on its own (after a pin add or remove): work proportional to the change. */
+  enqueue(cid: string): void {
+    if (this.closed) return
+    this.queue.add(cid)
+    this.kick()
   }
 
-  /** Asks for a sync shortly (debounced), e.g. after a pin is added or a backend's health changed. */
+  /** The pin was removed: cancel its copy in flight and remove what any backend still holds of it. */
+  forget(cid: string): void {
+    this.copies.get(cid)?.abort(new Error('the pin was removed'))
+    this.enqueue(cid)
+  }
+
+  /**
+   * Another process wrote pins (the CLI records the pins of content it adds straight into state.db):
+   * find the pins changed since the last look, a page at a time, yielding between pages, and queue
+   * just those, rather than a pass over every pin. (What another process removed, the next full
+   * pass's sweep finds.)
+   */
+  catchUp(): void {
+    if (this.closed) return
+    if (this.catchingUp != null) {
+      this.catchUpAgain = true
+      return
+    }
+    this.catchingUp = (async () => {
+      do {
+        this.catchUpAgain = false
+        const since = this.caughtUpTo - 2_000 // slack for writes that committed while the last look ran
+        this.caughtUpTo = Date.now()
+        let after: string | undefined
+        do {
+          const page = pinsChangedSince(this.repo.db, since, after, 2_000)
+          for (const cid of page.changed) this.enqueue(cid)
+          after = page.last
+          await nextTurn()
+        } while (after != null && !this.closed)
+      } while (this.catchUpAgain && !this.closed)
+    })()
+      .catch((err: Error) => this.log('looking for changed pins failed', { err: err.message }))
+      .finally(() => {
+        this.catchingUp = undefined
+      })
+  }
+
+  /** Asks for a full pass shortly (debounced), e.g. after a backend's health changed. */
   nudge(delayMs = 100): void {
-    if (this.soon != null) return
+    if (this.soon != null || this.closed) return
     this.soon = setTimeout(() => {
       this.soon = undefined
       void this.sync().catch(() => {})
@@ -128,10 +211,18 @@ export class Reconciler {
     this.soon = undefined
   }
 
-  /** Waits for a sync in flight to finish (for a graceful stop). */
+  /**
+   * Stops for a graceful shutdown: the copy in flight is cancelled (its temp file removed), the
+   * worker stops at the next pin, and callers still waiting for a pass are told the daemon is stopping.
+   */
   async drain(): Promise<void> {
-    await this.next?.catch(() => {})
-    await this.running?.catch(() => {})
+    this.closed = true
+    this.stopLoop()
+    for (const c of this.copies.values()) c.abort(new Error('the daemon is stopping'))
+    await this.catchingUp
+    await this.worker
+    for (const pass of [this.current, this.next]) pass?.done.reject(stopping())
+    this.current = this.next = undefined
   }
 
   policyOf(pin: PinRecord): EffectivePolicy {
@@ -161,44 +252,134 @@ export class Reconciler {
     return { cid: pin.cid, status: pin.status, health, policy, verified, replicas, error: pin.error }
   }
 
-  private async run(verify: boolean): Promise<SyncReport> {
-    const startedAt = Date.now()
-    const report: SyncReport = { startedAt, ms: 0, pins: 0, copied: 0, verified: 0, failed: 0, removed: 0 }
-    const pins = this.repo.pins.list()
-    this.events.emit({ type: 'replication', phase: 'started', pins: pins.length })
-    let lastProgress = Date.now()
-    let lastYield = Date.now()
-    for (const pin of pins) {
-      report.pins++
-      if (Date.now() - lastProgress >= 200) {
-        // at most five a second, so a million-pin pass does not flood /events
-        lastProgress = Date.now()
-        this.events.emit({ type: 'replication', phase: 'progress', pins: pins.length, done: report.pins - 1 })
+  private newPass(): Pass {
+    const report: SyncReport = {
+      pass: ++this.passes,
+      startedAt: 0,
+      ms: 0,
+      pins: 0,
+      copied: 0,
+      verified: 0,
+      failed: 0,
+      removed: 0,
+      swept: 0,
+      sweptBytes: 0,
+    }
+    const done = Promise.withResolvers<SyncReport>()
+    done.promise.catch(() => {}) // a caller that stopped waiting must not make it unhandled
+    return { report, verify: false, cursor: undefined, total: 0, lastProgress: 0, done }
+  }
+
+  private kick(): void {
+    if (this.worker != null || this.closed) return
+    this.worker = this.work()
+      .catch((err: Error) => {
+        // e.g. the state database failed: end the pass with the error rather than retry it hot
+        this.log('the replication worker failed', { err: err.message })
+        this.current?.done.reject(err)
+        this.current = this.next
+        this.next = undefined
+      })
+      .finally(() => {
+        this.worker = undefined
+        if (this.queue.size > 0 || this.current != null) this.kick()
+      })
+  }
+
+  /** The one worker: queued pins first, then the full pass slice by slice, yielding as it goes. */
+  private async work(): Promise<void> {
+    const pace = pacer()
+    while (!this.closed) {
+      const [cid] = this.queue
+      if (cid != null) {
+        this.queue.delete(cid)
+        await this.reconcileOne(cid)
+        await pace()
+        continue
       }
-      if (Date.now() - lastYield >= 20) {
-        // a pass where nothing waits on I/O is one long microtask chain: let requests in
-        await yieldToLoop()
-        lastYield = Date.now()
+      const pass = this.current
+      if (pass == null) return
+      if (pass.report.startedAt === 0) this.begin(pass)
+      const slice = this.repo.pins.list({ after: pass.cursor, limit: SLICE })
+      if (slice.length === 0) {
+        await this.finish(pass)
+        continue
       }
-      try {
-        await this.reconcile(pin, verify, report)
-      } catch (err) {
-        report.failed++
-        this.repo.pins.setStatus(pin.cid, pin.status, `reconcile failed: ${(err as Error).message}`)
+      for (const pin of slice) {
+        await this.reconcileCounted(pin, pass.verify, pass.report)
+        pass.cursor = pin.cid
+        pass.report.pins++
+        this.progress(pass)
+        await pace()
+        if (this.queue.size > 0 || this.closed) break
       }
     }
-    report.ms = Date.now() - startedAt
+  }
+
+  private begin(pass: Pass): void {
+    pass.report.startedAt = Date.now()
+    const counts = this.repo.pins.counts()
+    pass.total = counts.queued + counts.pinned + counts.failed
+    this.events.emit({ type: 'replication', phase: 'started', pass: pass.report.pass, pins: pass.total })
+  }
+
+  private progress(pass: Pass): void {
+    // at most five a second, so a million-pin pass does not flood /events
+    if (Date.now() - pass.lastProgress < 200) return
+    pass.lastProgress = Date.now()
+    this.events.emit({
+      type: 'replication',
+      phase: 'progress',
+      pass: pass.report.pass,
+      pins: Math.max(pass.total, pass.report.pins),
+      done: pass.report.pins,
+    })
+  }
+
+  private async finish(pass: Pass): Promise<void> {
+    const report = pass.report
+    const swept = await this.sweeper.all(
+      (root) => this.copies.has(root),
+      () => this.closed,
+    )
+    report.swept += swept.files
+    report.sweptBytes += swept.bytes
+    report.ms = Date.now() - report.startedAt
     this.last = report
+    this.current = this.next
+    this.next = undefined
     this.events.emit({
       type: 'replication',
       phase: 'finished',
+      pass: report.pass,
       pins: report.pins,
       copied: report.copied,
+      verified: report.verified,
       failed: report.failed,
+      removed: report.removed,
+      swept: report.swept,
       ms: report.ms,
     })
-    if (report.copied + report.failed + report.removed + report.verified > 0) this.onChange()
-    return report
+    if (report.copied + report.failed + report.removed + report.verified + report.swept > 0) this.onChange()
+    pass.done.resolve(report)
+  }
+
+  /** A queued pin: reconcile it, or if it is gone, remove what backends still hold of it. */
+  private async reconcileOne(cid: string): Promise<void> {
+    const pin = this.repo.pins.get(cid)
+    const scratch = this.newPass().report
+    if (pin != null) await this.reconcileCounted(pin, false, scratch)
+    else scratch.swept += (await this.sweeper.pin(cid)).files
+    if (scratch.copied + scratch.failed + scratch.removed + scratch.swept > 0) this.onChange()
+  }
+
+  private async reconcileCounted(pin: PinRecord, verify: boolean, report: SyncReport): Promise<void> {
+    try {
+      await this.reconcile(pin, verify, report)
+    } catch (err) {
+      report.failed++
+      this.repo.pins.setStatus(pin.cid, pin.status, `reconcile failed: ${(err as Error).message}`)
+    }
   }
 
   private async reconcile(pin: PinRecord, verify: boolean, report: SyncReport): Promise<void> {
@@ -214,11 +395,16 @@ export class Reconciler {
     if (pin.status !== 'pinned' || pin.error != null) this.repo.pins.setStatus(pin.cid, 'pinned', null)
     const need = policy.min - holders.length
     if (need > 0) {
-      for (const target of this.targets(pin.cid, policy, holders).slice(0, need)) {
-        if (await this.copy(root, this.supervisor.get(holders[0]!), target)) {
+      const candidates = this.supervisor
+        .list()
+        .filter((v) => this.supervisor.usable(v.name))
+        .map((v) => ({ name: v.name, freeBytes: v.health?.freeBytes, latencyMs: v.health?.latencyMs }))
+      for (const target of this.allocator.targets(policy, candidates, holders).slice(0, need)) {
+        if (await this.copy(root, this.supervisor.get(holders[0]!), this.supervisor.get(target))) {
           report.copied++
           holders = this.holders(pin.cid)
         } else report.failed++
+        if (this.repo.pins.get(pin.cid) == null) return // removed meanwhile
       }
       const after = this.holders(pin.cid).length
       if (after < policy.min) {
@@ -228,12 +414,8 @@ export class Reconciler {
           `under-replicated: ${after} of ${policy.min} verified replicas`,
         )
       }
-    } else if (holders.length > policy.max) {
-      // drop the least preferred extras, never the local copy first
-      const extras = [...holders]
-        .sort((a, b) => rank(b, policy) - rank(a, policy))
-        .slice(0, holders.length - policy.max)
-      for (const name of extras) {
+    } else {
+      for (const name of this.allocator.extras(policy, holders)) {
         await this.supervisor.get(name).unpin(root)
         this.repo.replicas.remove(pin.cid, name)
         this.events.emit({ type: 'replica', cid: pin.cid, backend: name, state: 'removed' })
@@ -248,6 +430,7 @@ export class Reconciler {
       if (r.state !== 'verified' || !this.supervisor.usable(r.backend)) continue
       const result = await this.supervisor.get(r.backend).verify(root)
       report.verified++
+      if (this.repo.pins.get(pin.cid) == null) return // removed while it was read
       if (result.ok) {
         this.repo.replicas.set(pin.cid, r.backend, 'verified')
         if (pin.size == null) this.repo.pins.setStatus(pin.cid, pin.status, pin.error, result.bytes)
@@ -265,7 +448,7 @@ export class Reconciler {
       if (!this.supervisor.usable(backend.name) || !(await backend.has(root))) continue
       const result = await backend.verify(root)
       report.verified++
-      if (result.ok) {
+      if (result.ok && this.repo.pins.get(pin.cid) != null) {
         this.repo.replicas.set(pin.cid, backend.name, 'verified')
         this.repo.pins.setStatus(pin.cid, 'pinned', null, result.bytes)
         this.events.emit({ type: 'replica', cid: pin.cid, backend: backend.name, state: 'verified' })
@@ -285,6 +468,7 @@ export class Reconciler {
       await this.fetcher(root)
       const result = await this.supervisor.get(LOCAL_BACKEND).verify(root)
       if (!result.ok) throw new Error(result.error)
+      if (this.repo.pins.get(pin.cid) == null) return
       this.repo.replicas.set(pin.cid, LOCAL_BACKEND, 'verified')
       this.repo.pins.setStatus(pin.cid, 'pinned', null, result.bytes)
       this.events.emit({ type: 'replica', cid: pin.cid, backend: LOCAL_BACKEND, state: 'verified' })
@@ -304,39 +488,39 @@ export class Reconciler {
       .sort((a, b) => (a === LOCAL_BACKEND ? -1 : b === LOCAL_BACKEND ? 1 : 0))
   }
 
-  /** Usable backends that may take a new copy, best first: preferred, then most free space. */
-  private targets(_cid: string, policy: EffectivePolicy, holders: string[]): Backend[] {
-    return this.supervisor
-      .list()
-      .filter(
-        (v) =>
-          this.supervisor.usable(v.name) && !holders.includes(v.name) && !policy.excluded.includes(v.name),
-      )
-      .sort(
-        (a, b) =>
-          rank(a.name, policy) - rank(b.name, policy) ||
-          (b.health?.freeBytes ?? 0) - (a.health?.freeBytes ?? 0),
-      )
-      .map((v) => this.supervisor.get(v.name))
-  }
-
-  /** Copies a DAG as a CAR stream, reads it back, and records the replica only if it verifies. */
+  /**
+   * Copies a DAG as a CAR stream, reads it back, and records the replica only if it verifies. If the
+   * pin is removed meanwhile the copy is cancelled (or, if it had just finished, undone).
+   */
   private async copy(root: CID, from: Backend, to: Backend): Promise<boolean> {
     const cid = root.toString()
+    const abort = new AbortController()
+    this.copies.set(cid, abort)
     this.repo.replicas.set(cid, to.name, 'copying')
     this.events.emit({ type: 'replica', cid, backend: to.name, state: 'copying' })
     let error: string | undefined
+    let bytes: number | undefined
     try {
-      await to.put(root, from.get(root))
+      await to.put(root, from.get(root, { signal: abort.signal }), { signal: abort.signal })
+      abort.signal.throwIfAborted()
       const result = await to.verify(root)
       if (!result.ok) error = `copy did not verify: ${result.error}`
-      else if (this.repo.pins.get(cid)?.size == null) {
-        const pin = this.repo.pins.get(cid)!
-        this.repo.pins.setStatus(cid, pin.status, pin.error, result.bytes)
-      }
+      bytes = result.bytes
     } catch (err) {
-      error = (err as Error).message
+      error = abort.signal.aborted
+        ? `cancelled: ${(abort.signal.reason as Error).message}`
+        : (err as Error).message
+    } finally {
+      this.copies.delete(cid)
     }
+    const pin = this.repo.pins.get(cid)
+    if (pin == null) {
+      // removed while copying: what the copy left is nobody's
+      await to.unpin(root).catch(() => {})
+      this.events.emit({ type: 'replica', cid, backend: to.name, state: 'removed', error })
+      return false
+    }
+    if (error == null && pin.size == null) this.repo.pins.setStatus(cid, pin.status, pin.error, bytes)
     this.repo.replicas.set(cid, to.name, error == null ? 'verified' : 'failed', error ?? null)
     this.events.emit({
       type: 'replica',
@@ -349,8 +533,6 @@ export class Reconciler {
   }
 }
 
-/** Lower is better: preferred backends in their order, then the rest. */
-function rank(name: string, policy: EffectivePolicy): number {
-  const i = policy.preferred.indexOf(name)
-  return i === -1 ? policy.preferred.length : i
+function stopping(): BusyError {
+  return new BusyError('the daemon is stopping: the replication pass resumes when it starts again')
 }

@@ -1,6 +1,7 @@
 import type { Backend, HealthReport, HealthStatus } from '../backends/types.ts'
 import { IpfsKitError } from '../errors.ts'
 import type { StateDb } from '../state/db.ts'
+import { HealthStore } from '../state/health.ts'
 import type { EventBus } from './events.ts'
 
 export type RunState = 'running' | 'stopped' | 'failed'
@@ -15,45 +16,49 @@ export interface BackendView {
 
 /** A probe that takes longer than this counts as unhealthy. */
 const PROBE_TIMEOUT_MS = 10_000
-/** Health history rows kept per backend. */
-const HISTORY_KEPT = 2_000
+
+export interface SupervisorOptions {
+  /** The deadline of one health probe (default 10 s). */
+  probeTimeoutMs?: number
+}
 
 /**
  * Starts and stops backends, remembers which the user stopped (so a restart honours it), and runs
- * the health loop: one read-only probe per running backend per interval, a history row each, and an
+ * the health loop: one read-only probe per running backend per interval, all at once and each with
+ * a deadline (a hung backend reports `unhealthy` and holds up no other), a history row each, and an
  * event when a status changes. It never restarts anything on its own.
  */
 export class Supervisor {
   private readonly backends = new Map<string, Backend>()
   private readonly views = new Map<string, BackendView>()
-  private readonly db: StateDb
+  private readonly records: HealthStore
   private readonly events: EventBus
+  private readonly probeTimeoutMs: number
   private timer: NodeJS.Timeout | undefined
   private probing: Promise<void> | undefined
+  /** Probes that have not returned yet: a hung one is waited on again, never started twice. */
+  private readonly unsettled = new Map<string, { report: Promise<HealthReport>; since: number }>()
   /** Called after a probe round in which any status changed. */
   onHealthChange: () => void = () => {}
 
-  constructor(db: StateDb, backends: Backend[], events: EventBus) {
-    this.db = db
+  constructor(db: StateDb, backends: Backend[], events: EventBus, opts: SupervisorOptions = {}) {
+    this.records = new HealthStore(db)
     this.events = events
+    this.probeTimeoutMs = opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS
     for (const b of backends) {
       this.backends.set(b.name, b)
       this.views.set(b.name, { name: b.name, type: b.type, state: 'stopped', health: null, error: null })
     }
   }
 
-  /** Starts every backend the user has not stopped; a failure is recorded, not fatal. */
+  /**
+   * Starts every backend the user has not stopped, all at once; a failure is recorded, not fatal.
+   * It does not probe them: the caller's `probeAll()` does, once, so a hung backend costs one deadline.
+   */
   async startAll(): Promise<void> {
-    const stopped = new Set(
-      (
-        this.db.prepare("SELECT name FROM backend_state WHERE desired = 'stopped'").all() as {
-          name: string
-        }[]
-      ).map((r) => r.name),
-    )
-    for (const name of this.backends.keys()) {
-      if (!stopped.has(name)) await this.start(name, false).catch(() => {})
-    }
+    const stopped = this.records.stopped()
+    const names = [...this.backends.keys()].filter((name) => !stopped.has(name))
+    await Promise.all(names.map((name) => this.start(name, false, false).catch(() => {})))
   }
 
   get(name: string): Backend {
@@ -90,10 +95,10 @@ export class Supervisor {
     )
   }
 
-  async start(name: string, persist = true): Promise<BackendView> {
+  async start(name: string, persist = true, probe = true): Promise<BackendView> {
     const backend = this.get(name)
     const view = this.views.get(name)!
-    if (persist) this.setDesired(name, 'running')
+    if (persist) this.records.setDesired(name, 'running')
     if (view.state === 'running') return { ...view }
     try {
       await backend.start()
@@ -106,14 +111,14 @@ export class Supervisor {
       throw err
     }
     this.events.emit({ type: 'backend', backend: name, state: 'running' })
-    await this.probe(backend)
+    if (probe) await this.probe(backend)
     return { ...view }
   }
 
   async stop(name: string, persist = true): Promise<BackendView> {
     const backend = this.get(name)
     const view = this.views.get(name)!
-    if (persist) this.setDesired(name, 'stopped')
+    if (persist) this.records.setDesired(name, 'stopped')
     if (view.state === 'running') await backend.stop()
     view.state = 'stopped'
     this.record(name, { status: 'unknown', latencyMs: 0, error: 'stopped' })
@@ -141,15 +146,13 @@ export class Supervisor {
     this.timer = undefined
   }
 
-  /** One probe round over every running backend; concurrent calls share the round in flight. */
+  /** One probe round over every running backend, in parallel; concurrent calls share the round in flight. */
   probeAll(): Promise<void> {
     this.probing ??= (async () => {
       try {
-        let changed = false
-        for (const b of this.backends.values()) {
-          if (this.views.get(b.name)!.state === 'running') changed = (await this.probe(b)) || changed
-        }
-        if (changed) this.onHealthChange()
+        const running = [...this.backends.values()].filter((b) => this.views.get(b.name)!.state === 'running')
+        const changed = await Promise.all(running.map((b) => this.probe(b)))
+        if (changed.some(Boolean)) this.onHealthChange()
       } finally {
         this.probing = undefined
       }
@@ -157,21 +160,35 @@ export class Supervisor {
     return this.probing
   }
 
-  /** Probes one backend; true if its status changed. */
+  /** Probes one backend within the deadline; true if its status changed. */
   private async probe(backend: Backend): Promise<boolean> {
-    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS)
+    let probe = this.unsettled.get(backend.name)
+    if (probe == null) {
+      const since = Date.now()
+      const report = backend.health(AbortSignal.timeout(this.probeTimeoutMs)).finally(() => {
+        if (this.unsettled.get(backend.name)?.report === report) this.unsettled.delete(backend.name)
+      })
+      probe = { report, since }
+      this.unsettled.set(backend.name, probe)
+    }
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<HealthReport>((resolve) => {
+      timer = setTimeout(() => {
+        const waited = Date.now() - probe.since
+        resolve({
+          status: 'unhealthy',
+          latencyMs: waited,
+          error: `timed out: no answer to the health probe after ${waited} ms`,
+        })
+      }, this.probeTimeoutMs)
+    })
     let report: HealthReport
     try {
-      report = await Promise.race([
-        backend.health(signal),
-        new Promise<never>((_, reject) =>
-          signal.addEventListener('abort', () =>
-            reject(new Error(`probe timed out after ${PROBE_TIMEOUT_MS} ms`)),
-          ),
-        ),
-      ])
+      report = await Promise.race([probe.report, deadline])
     } catch (err) {
-      report = { status: 'unhealthy', latencyMs: PROBE_TIMEOUT_MS, error: (err as Error).message }
+      report = { status: 'unhealthy', latencyMs: Date.now() - probe.since, error: (err as Error).message }
+    } finally {
+      clearTimeout(timer)
     }
     return this.record(backend.name, report)
   }
@@ -180,24 +197,14 @@ export class Supervisor {
     const view = this.views.get(name)!
     const previous: HealthStatus = view.health?.status ?? 'unknown'
     view.health = { ...report, checkedAt: Date.now() }
-    this.db
-      .prepare(
-        'INSERT INTO health (backend, at, status, latency_ms, free_bytes, used_bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        name,
-        view.health.checkedAt,
-        report.status,
-        report.latencyMs,
-        report.freeBytes ?? null,
-        report.usedBytes ?? null,
-        report.error ?? null,
-      )
-    this.db
-      .prepare(
-        'DELETE FROM health WHERE backend = ? AND at < (SELECT at FROM health WHERE backend = ? ORDER BY at DESC LIMIT 1 OFFSET ?)',
-      )
-      .run(name, name, HISTORY_KEPT)
+    this.records.record(name, {
+      at: view.health.checkedAt,
+      status: report.status,
+      latencyMs: report.latencyMs,
+      freeBytes: report.freeBytes ?? null,
+      usedBytes: report.usedBytes ?? null,
+      error: report.error ?? null,
+    })
     if (previous === report.status) return false
     this.events.emit({ type: 'health', backend: name, status: report.status, previous, error: report.error })
     return true
@@ -209,20 +216,6 @@ export class Supervisor {
     limit = 100,
   ): { at: number; status: string; latencyMs: number; error: string | null }[] {
     this.get(name)
-    return (
-      this.db
-        .prepare(
-          'SELECT at, status, latency_ms, error FROM health WHERE backend = ? ORDER BY at DESC LIMIT ?',
-        )
-        .all(name, limit) as { at: number; status: string; latency_ms: number; error: string | null }[]
-    ).map((r) => ({ at: r.at, status: r.status, latencyMs: r.latency_ms, error: r.error }))
-  }
-
-  private setDesired(name: string, desired: 'running' | 'stopped'): void {
-    this.db
-      .prepare(
-        'INSERT INTO backend_state (name, desired) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET desired = excluded.desired',
-      )
-      .run(name, desired)
+    return this.records.history(name, limit)
   }
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import type { SyncEvent } from '../../client/daemon-client.ts'
 import { parseCid } from '../../content/cid.ts'
 import { InvalidInputError } from '../../errors.ts'
 import { collect, globals, intFlag } from '../context.ts'
@@ -258,38 +259,33 @@ export function registerManage(program: Command): void {
     .option('--verify', 're-read and re-hash every replica')
     .action(async (flags: { wait?: boolean; verify?: boolean }, cmd: Command) => {
       const client = await daemonClient(cmd)
-      const stopBar =
-        flags.wait && process.stderr.isTTY && !globals(cmd).json ? await syncProgress(client) : undefined
+      // --wait follows the pass on /events, so a sync of any length ends only when it is done (or ^C)
+      const bar = flags.wait && process.stderr.isTTY && !globals(cmd).json ? await syncProgress() : undefined
       const r = await client
-        .sync({ wait: flags.wait === true, verify: flags.verify === true })
-        .finally(() => stopBar?.())
+        .sync({ wait: flags.wait === true, verify: flags.verify === true, onEvent: bar?.update })
+        .finally(() => bar?.stop())
       if (globals(cmd).json) return outJson(r)
       if (!flags.wait) return out('sync started')
       const rep = r.report as Row
       out(
-        `synced ${String(rep.pins)} pins in ${String(rep.ms)} ms: ${String(rep.copied)} copied, ${String(rep.verified)} verified, ${String(rep.failed)} failed, ${String(rep.removed)} removed`,
+        `synced ${String(rep.pins)} pins in ${String(rep.ms)} ms: ${String(rep.copied)} copied, ${String(rep.verified)} verified, ${String(rep.failed)} failed, ${String(rep.removed)} removed, ${String(rep.swept ?? 0)} swept`,
       )
     })
 }
 
-/** Draws a progress bar on stderr from the daemon's replication events until the returned stop(). */
-async function syncProgress(
-  client: import('../../client/daemon-client.ts').DaemonClient,
-): Promise<() => void> {
+/** A progress bar on stderr, drawn from the pass's replication events. */
+async function syncProgress(): Promise<{ update: (e: SyncEvent) => void; stop: () => void }> {
   const { Progress } = await import('../progress.ts')
-  const abort = new AbortController()
   let bar: InstanceType<typeof Progress> | undefined
-  void (async () => {
-    for await (const e of client.events(abort.signal)) {
-      if (e.type !== 'replication') continue
+  return {
+    update(e) {
       const pins = Number(e.pins)
       if (e.phase === 'started' || bar == null) bar = new Progress('syncing', pins, true, (n) => `${n} pins`)
       bar.update(e.phase === 'finished' ? pins : Number(e.done ?? 0))
-    }
-  })().catch(() => {})
-  return () => {
-    abort.abort()
-    bar?.complete()
-    bar?.done()
+    },
+    stop() {
+      bar?.complete()
+      bar?.done()
+    },
   }
 }

@@ -186,7 +186,7 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
         })
         daemon.events.emit({ type: 'pin', cid: cid.toString(), action: 'added' })
         daemon.index.schedule()
-        daemon.reconciler.nudge()
+        daemon.reconciler.enqueue(cid.toString())
         return reply.code(202).send(toPinStatus(daemon, daemon.repo.pins.get(cid)!))
       },
     )
@@ -223,6 +223,7 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
             .catch((err: Error) => daemon.log.warn({ err, backend: r.backend }, 'unpin failed'))
         }
         daemon.repo.pins.remove(pin.cid)
+        daemon.reconciler.forget(pin.cid)
         daemon.events.emit({ type: 'pin', cid: pin.cid, action: 'removed' })
         daemon.index.schedule()
         return reply.code(202).send()

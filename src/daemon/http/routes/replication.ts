@@ -43,6 +43,7 @@ export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {
         return {
           running: daemon.reconciler.busy,
           last_sync: daemon.reconciler.last ?? null,
+          swept: daemon.reconciler.swept,
           totals: totals.totals,
           totals_at: new Date(totals.at).toISOString(),
           totals_stale: totals.stale,
@@ -72,7 +73,7 @@ export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {
         const run = daemon.reconciler.sync({ verify: req.body?.verify === true })
         if (req.body?.wait === true) return { report: await run }
         run.catch(() => {})
-        return reply.code(202).send({ started: true })
+        return reply.code(202).send({ started: true, pass: daemon.reconciler.pendingPass })
       },
     )
   }
