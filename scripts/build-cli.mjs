@@ -3,8 +3,8 @@
 // small command instead of ~250 modules (zod alone is 95 files), with everything a command loads
 // lazily (libp2p, Helia, fastify, parquet, the exporter) split into chunks loaded only when used.
 // tsc still emits dist/ for the library (`import ... from 'ipfs-kit'`); the bin runs this bundle.
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { build } from 'esbuild'
 
 const root = new URL('..', import.meta.url).pathname
@@ -21,11 +21,18 @@ function workerEntries(dir) {
   return out
 }
 
+// stale chunks of earlier builds would pile up beside the new ones
+rmSync(join(root, 'dist/bin'), { recursive: true, force: true })
 await build({
   absWorkingDir: root,
-  entryPoints: [join(root, 'src/cli/main.ts'), ...workerEntries(join(root, 'src'))],
+  // a worker is started by `new URL('./<name>.js', import.meta.url)` from the code that starts it, and
+  // that code is in a lazily loaded chunk: so the worker entries go beside the chunks
+  entryPoints: [
+    { in: join(root, 'src/cli/main.ts'), out: 'main' },
+    ...workerEntries(join(root, 'src')).map((p) => ({ in: p, out: `chunks/${basename(p, '.ts')}` })),
+  ],
   outdir: join(root, 'dist/bin'),
-  entryNames: '[name]',
+  entryNames: '[dir]/[name]',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
