@@ -4,6 +4,7 @@ import { Daemon } from './daemon.ts'
 import { buildApp } from './http/app.ts'
 import { loadOrCreateToken } from './http/auth.ts'
 import { acquireLock, removeRuntimeFiles, writeRuntimeFiles } from './lifecycle.ts'
+import { securePermissions } from './permissions.ts'
 
 /**
  * Runs the daemon in this process until SIGTERM or SIGINT, then shuts down gracefully: stop taking
@@ -13,11 +14,14 @@ import { acquireLock, removeRuntimeFiles, writeRuntimeFiles } from './lifecycle.
 export async function runDaemon(
   config: Config,
 ): Promise<{ url: string; done: Promise<void>; stop: () => Promise<void> }> {
+  const fixes = securePermissions(config.data_dir)
   const release = acquireLock(config.data_dir)
   let daemon: Daemon | undefined
   try {
     const token = loadOrCreateToken(config.data_dir)
     daemon = await Daemon.start(config)
+    for (const f of fixes)
+      daemon.log.warn(f, `${f.path} was mode ${f.was}, readable by others: set to ${f.now}`)
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host)
     const app = await buildApp(daemon, { token, port: config.port, public: !loopback })
     try {
