@@ -2,15 +2,17 @@
 // bench/README.md says what each row measures. BENCH_ONLY=content|daemon, BENCH_SIZE_MB (default 256),
 // BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default the OS temp dir),
 // BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000), BENCH_GET_MB (1024),
-// BENCH_MEM_MB (4096): see bench/README.md. BENCH_ONLY=content|read|daemon runs one section.
+// BENCH_MEM_MB (4096): see bench/README.md. BENCH_ONLY=content|read|daemon runs one section;
+// BENCH_ONLY=load runs only the load test (bench/load.ts, BENCH_LOAD_SECONDS 60), not part of a full run.
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
-import { readBench } from './read.ts'
 import { loadavg, machineReport } from './lib.ts'
+import { loadBench } from './load.ts'
+import { readBench } from './read.ts'
 
 const env = (k: string, d: number) => {
   const n = Number(process.env[k] ?? d)
@@ -30,15 +32,22 @@ try {
     '',
     ...machineReport(dir),
     '',
-    process.env.BENCH_ONLY === 'daemon' || process.env.BENCH_ONLY === 'read'
+    process.env.BENCH_ONLY === 'load' ? await loadBench(dir, env('BENCH_LOAD_SECONDS', 60)) : '',
+    process.env.BENCH_ONLY === 'daemon' ||
+    process.env.BENCH_ONLY === 'read' ||
+    process.env.BENCH_ONLY === 'load'
       ? ''
       : await contentBench(dir, sizeMb, runs),
     '',
-    process.env.BENCH_ONLY === 'daemon' || process.env.BENCH_ONLY === 'content'
+    process.env.BENCH_ONLY === 'daemon' ||
+    process.env.BENCH_ONLY === 'content' ||
+    process.env.BENCH_ONLY === 'load'
       ? ''
       : await readBench(dir, sizeMb, env('BENCH_GET_MB', 1024), env('BENCH_MEM_MB', 4096), runs),
     '',
-    process.env.BENCH_ONLY === 'content' || process.env.BENCH_ONLY === 'read'
+    process.env.BENCH_ONLY === 'content' ||
+    process.env.BENCH_ONLY === 'read' ||
+    process.env.BENCH_ONLY === 'load'
       ? ''
       : await daemonBench(
           dir,
