@@ -144,9 +144,19 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
     const totalWeight = routes.reduce((s, x) => s + x.weight, 0)
     const stats = new Map(routes.map((x) => [x.name, new Reservoir()]))
     const samples: Sample[] = [sampleProcess(daemon.pid, 0)]
+    // the daemon's own event-loop delay (prom-client resets it at each scrape): the most per second
+    const loopMaxMs: number[] = []
     const started = performance.now()
     const sampler = setInterval(() => {
       samples.push(sampleProcess(daemon.pid, Math.round((performance.now() - started) / 1000)))
+      daemon
+        .call('/metrics', { auth: false, timeoutMs: 5000 })
+        .then((res) => res.text())
+        .then((text) => {
+          const m = /^ipfs_kit_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)
+          if (m != null) loopMaxMs.push(Number(m[1]) * 1000)
+        })
+        .catch(() => {})
     }, 1000)
     const end = started + seconds * 1000
     let seq = 0
@@ -184,6 +194,8 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
       markdownTable(['route', 'requests', 'req/s', 'errors', 'p50', 'p99'], rows),
       '',
       resourceTable(samples),
+      '',
+      `Daemon event-loop delay, the most in each second (from /metrics): p50 ${percentile(loopMaxMs, 50).toFixed(0)} ms, p99 ${percentile(loopMaxMs, 99).toFixed(0)} ms, max ${Math.max(...loopMaxMs).toFixed(0)} ms over ${loopMaxMs.length} seconds.`,
     ].join('\n')
     const requests = [...stats.values()].reduce((n, s) => n + s.count + s.errors, 0)
     const errors = [...stats.values()].reduce((n, s) => n + s.errors, 0)

@@ -322,3 +322,51 @@ describe('fault: the clock jumps back and forth (faketime)', () => {
     }
   })
 })
+
+describe('fault: a backend fails mid-copy (its disk fills)', () => {
+  it('does not count the partial copy, leaves no partial CAR, and copies it once space returns', async () => {
+    const { dir: root, cleanup } = tempDir()
+    const nas = join(root, 'nas')
+    mkdirSync(nas)
+    // a 1 MiB "NAS": a 3 MiB pin cannot fit, so the copy fails part way through writing the CAR
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', nas])
+    let daemon: DaemonProcess | undefined
+    try {
+      const home = join(root, 'data')
+      writeDaemonConfig(home, {
+        backends: [{ name: 'nas', type: 'filesystem', path: nas }],
+        replication: { min_replicas: 2, max_replicas: 2, preferred: [], excluded: [] },
+      })
+      daemon = await spawnDaemon(home)
+      const file = join(root, 'big.bin')
+      writeRandomFile(file, 3 * MiB, 'mid-copy')
+      const add = await cli(home, ['ipfs', 'add', '-Q', file])
+      assert.equal(add.code, 0, add.stderr)
+      const cid = add.stdout.trim()
+      const sync = async () =>
+        ((await json(daemon!.call('/replication/sync', { method: 'POST', json: { wait: true } }))) as Loose)
+          .report
+      const first = await sync()
+      assert.ok(first.failed >= 1, `the copy fails: ${JSON.stringify(first)}`)
+      const pin = await json(daemon.call(`/pins/${cid}`))
+      const nasReplica = pin.info.replicas.find((r: Loose) => r.backend === 'nas')
+      assert.notEqual(nasReplica?.state, 'verified', 'the partial copy does not count')
+      assert.deepEqual(readdirSync(nas), [], 'no partial or temporary CAR is left on the backend')
+
+      // space returns: the next pass copies it and verifies it
+      execFileSync('mount', ['-o', 'remount,size=20m', nas])
+      await sync()
+      const after = await json(daemon.call(`/pins/${cid}`))
+      assert.deepEqual(Object.fromEntries(after.info.replicas.map((r: Loose) => [r.backend, r.state])), {
+        local: 'verified',
+        nas: 'verified',
+      })
+      assert.deepEqual(readdirSync(nas), [`${cid}.car`])
+      assert.equal(await daemon.stop(), 0)
+    } finally {
+      await daemon?.kill9()
+      execFileSync('umount', ['-l', nas])
+      cleanup()
+    }
+  })
+})
