@@ -173,6 +173,10 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
           else s.error(`HTTP ${res.status}`)
         } catch (err) {
           s.error((err as Error).name)
+          // when it started says whether errors cluster (a stall) or spread (a steady rate)
+          console.error(
+            `${route.name}: ${(err as Error).name} (started ${((t0 - started) / 1000).toFixed(1)} s in)`,
+          )
         }
       }
     }
@@ -189,9 +193,10 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
         : `**${s.errors}** (${[...s.errorKinds].map(([k, n]) => `${k}: ${n}`).join(', ')})`,
       `${percentile(s.values, 50).toFixed(1)} ms`,
       `${percentile(s.values, 99).toFixed(1)} ms`,
+      `${Math.max(...s.values).toFixed(0)} ms`,
     ])
     const table = [
-      markdownTable(['route', 'requests', 'req/s', 'errors', 'p50', 'p99'], rows),
+      markdownTable(['route', 'requests', 'req/s', 'errors', 'p50', 'p99', 'max'], rows),
       '',
       resourceTable(samples),
       '',
