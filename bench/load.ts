@@ -93,6 +93,16 @@ export function serverRoutes(serverUrl: string, cids: string[]): LoadRoute[] {
   ]
 }
 
+/** The route whose share of the total weight `at` falls in. */
+function pickRoute(routes: LoadRoute[], at: number): LoadRoute {
+  let left = at
+  for (const route of routes) {
+    left -= route.weight
+    if (left < 0) return route
+  }
+  return routes[routes.length - 1]!
+}
+
 export interface LoadResult {
   seconds: number
   clients: number
@@ -162,8 +172,7 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
     let seq = 0
     const client = async () => {
       while (performance.now() < end) {
-        let pick = Math.random() * totalWeight
-        const route = routes.find((x) => (pick -= x.weight) < 0) ?? routes[0]!
+        const route = pickRoute(routes, Math.random() * totalWeight)
         const s = stats.get(route.name)!
         const t0 = performance.now()
         try {
