@@ -39,7 +39,6 @@ export async function runDaemon(
     const port = typeof address === 'object' && address != null ? address.port : config.port
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
     const url = `http://${host}:${port}`
-    writeRuntimeFiles(config.data_dir, url)
     const running = daemon
     let stopping: Promise<void> | undefined
     const stop = () => {
@@ -61,6 +60,10 @@ export async function runDaemon(
       process.on('SIGTERM', onSignal)
       process.on('SIGINT', onSignal)
     })
+    // announced only once SIGTERM stops it cleanly: a client that reads <data>/api and at once sends
+    // SIGTERM (a test, a supervisor) found the default action still in place, and the process died
+    // with its lock and api file behind (seen once in test/security.test.ts under load)
+    writeRuntimeFiles(config.data_dir, url)
     return { url, done, stop }
   } catch (err) {
     await daemon?.close().catch(() => {})
