@@ -10,4 +10,13 @@ if ! command -v ipfs_cid >/dev/null 2>&1; then
     echo "install-test-tools: ipfs-cid is missing: run 'sudo apt-get install ipfs-cid'" >&2
   fi
 fi
+# faketime (libfaketime): the clock-jump fault test runs the daemon under a clock that jumps
+if ! command -v faketime >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null 2>&1 ||
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null)
+  else
+    echo "install-test-tools: faketime is missing: run 'sudo apt-get install faketime'" >&2
+  fi
+fi
 bash "$here/install-kubo.sh"

@@ -4,6 +4,7 @@ import { Daemon } from './daemon.ts'
 import { buildApp } from './http/app.ts'
 import { loadOrCreateToken } from './http/auth.ts'
 import { acquireLock, removeRuntimeFiles, writeRuntimeFiles } from './lifecycle.ts'
+import { securePermissions } from './permissions.ts'
 
 /**
  * Runs the daemon in this process until SIGTERM or SIGINT, then shuts down gracefully: stop taking
@@ -13,11 +14,14 @@ import { acquireLock, removeRuntimeFiles, writeRuntimeFiles } from './lifecycle.
 export async function runDaemon(
   config: Config,
 ): Promise<{ url: string; done: Promise<void>; stop: () => Promise<void> }> {
+  const fixes = securePermissions(config.data_dir)
   const release = acquireLock(config.data_dir)
   let daemon: Daemon | undefined
   try {
     const token = loadOrCreateToken(config.data_dir)
     daemon = await Daemon.start(config)
+    for (const f of fixes)
+      daemon.log.warn(f, `${f.path} was mode ${f.was}, readable by others: set to ${f.now}`)
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host)
     const app = await buildApp(daemon, { token, port: config.port, public: !loopback })
     try {
@@ -35,7 +39,6 @@ export async function runDaemon(
     const port = typeof address === 'object' && address != null ? address.port : config.port
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
     const url = `http://${host}:${port}`
-    writeRuntimeFiles(config.data_dir, url)
     const running = daemon
     let stopping: Promise<void> | undefined
     const stop = () => {
@@ -57,6 +60,10 @@ export async function runDaemon(
       process.on('SIGTERM', onSignal)
       process.on('SIGINT', onSignal)
     })
+    // announced only once SIGTERM stops it cleanly: a client that reads <data>/api and at once sends
+    // SIGTERM (a test, a supervisor) found the default action still in place, and the process died
+    // with its lock and api file behind (seen once in test/security.test.ts under load)
+    writeRuntimeFiles(config.data_dir, url)
     return { url, done, stop }
   } catch (err) {
     await daemon?.close().catch(() => {})

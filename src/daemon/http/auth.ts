@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { IpfsKitError } from '../../errors.ts'
@@ -17,12 +17,19 @@ export function loadOrCreateToken(dataDir: string): string {
   return token
 }
 
-/** Checks `Authorization: Bearer <token>` in constant time; throws a 401 error otherwise. */
+/**
+ * Checks `Authorization: Bearer <token>` in constant time; throws a 401 error otherwise. Both sides
+ * are hashed first, so the comparison runs over two 32-byte digests whatever was sent: neither the
+ * bytes nor the length of the real token show in how long a wrong guess takes.
+ */
 export function checkBearer(header: string | undefined, token: string): void {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
-  const given = Buffer.from(m?.[1] ?? '')
-  const want = Buffer.from(token)
-  if (m == null || given.length !== want.length || !timingSafeEqual(given, want)) {
+  const given = createHash('sha256')
+    .update(m?.[1] ?? '')
+    .digest()
+  const want = createHash('sha256').update(token).digest()
+  // timingSafeEqual first, so a missing header costs the same as a wrong token
+  if (!timingSafeEqual(given, want) || m == null) {
     throw new IpfsKitError(
       'ERR_UNAUTHORIZED',
       m == null
