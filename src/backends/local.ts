@@ -78,8 +78,13 @@ export class LocalBackend implements Backend {
   }
 
   async put(_root: CID, car: AsyncIterable<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    // an aborted import leaves blocks no pin reaches: gc reclaims them
-    await importCar(this.repo, abortable(car, opts.signal), { pinRoots: false, requireComplete: true })
+    // an aborted import leaves blocks no pin reaches: gc reclaims them; a corrupt local copy of a
+    // block is replaced by the replica's (repair)
+    await importCar(this.repo, abortable(car, opts.signal), {
+      pinRoots: false,
+      requireComplete: true,
+      repair: true,
+    })
   }
 
   get(root: CID, opts: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {

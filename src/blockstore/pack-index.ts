@@ -45,6 +45,7 @@ export class PackIndex {
   readonly db: Database.Database
   private readonly lookup: Database.Statement<[Uint8Array], BlockLocation>
   private readonly insert: Database.Statement<[Uint8Array, Uint8Array, number, number, number]>
+  private readonly upsert: Database.Statement<[Uint8Array, Uint8Array, number, number, number]>
 
   constructor(path: string) {
     this.db = new Database(path)
@@ -57,16 +58,21 @@ export class PackIndex {
     this.insert = this.db.prepare(
       'INSERT OR IGNORE INTO blocks (mh, cid, pack, offset, length) VALUES (?, ?, ?, ?, ?)',
     )
+    this.upsert = this.db.prepare(
+      `INSERT INTO blocks (mh, cid, pack, offset, length) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(mh) DO UPDATE SET pack = excluded.pack, offset = excluded.offset, length = excluded.length`,
+    )
   }
 
   locate(mh: Uint8Array): BlockLocation | undefined {
     return this.lookup.get(mh)
   }
 
-  /** Records durable blocks in one transaction. */
-  record(entries: readonly IndexEntry[]): void {
+  /** Records durable blocks in one transaction; `replace` ones take the place of a corrupt copy. */
+  record(entries: readonly (IndexEntry & { replace?: boolean })[]): void {
     this.db.transaction(() => {
-      for (const e of entries) this.insert.run(e.mh, e.cid, e.pack, e.offset, e.length)
+      for (const e of entries)
+        (e.replace ? this.upsert : this.insert).run(e.mh, e.cid, e.pack, e.offset, e.length)
     })()
   }
 

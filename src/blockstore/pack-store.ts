@@ -74,9 +74,13 @@ export class PackStore implements Blockstore {
     }
   }
 
-  /** Starts a write session: blocks put through it become durable and visible on commit(). */
-  writer(): BlockWriter {
-    return new BlockWriter(this, this.index.registerWriter())
+  /**
+   * Starts a write session: blocks put through it become durable and visible on commit(). With
+   * `repair`, a block already stored is re-hashed, and a copy that no longer matches its CID is
+   * replaced by the one put (a replica copied back to heal the local store).
+   */
+  writer(opts: { repair?: boolean } = {}): BlockWriter {
+    return new BlockWriter(this, this.index.registerWriter(), opts.repair === true)
   }
 
   packPath(id: number): string {
@@ -406,7 +410,7 @@ export class PackStore implements Blockstore {
 export class BlockWriter {
   private readonly store: PackStore
   private readonly id: number
-  private entries: IndexEntry[] = []
+  private entries: (IndexEntry & { replace?: boolean })[] = []
   private readonly seen = new Set<string>()
   private readonly inflight = new Set<Promise<void>>()
   private readonly touched = new Set<number>()
@@ -416,9 +420,12 @@ export class BlockWriter {
   /** Blocks newly written (not already stored) and their bytes, for reporting. */
   written = { blocks: 0, bytes: 0 }
 
-  constructor(store: PackStore, id: number) {
+  private readonly repair: boolean
+
+  constructor(store: PackStore, id: number, repair = false) {
     this.store = store
     this.id = id
+    this.repair = repair
   }
 
   /** Appends a block unless it is already stored; resolves quickly, applying backpressure. */
@@ -427,7 +434,10 @@ export class BlockWriter {
     assertSupportedHash(cid)
     if (cid.multihash.code === IDENTITY) return cid
     const key = blockKey(cid)
-    if (this.seen.has(key) || this.store.locate(cid) != null) return cid
+    if (this.seen.has(key)) return cid
+    const stored = this.store.locate(cid)
+    const replace = stored != null && this.repair && !this.storedIntact(cid)
+    if (stored != null && !replace) return cid
     const bytes = await concat(value)
     if (bytes.length > MAX_BLOCK_SIZE) {
       throw new InvalidInputError(
@@ -438,7 +448,7 @@ export class BlockWriter {
     this.outstanding += bytes.length
     const write = this.store.append(cid, bytes).then(
       (entry) => {
-        this.entries.push(entry)
+        this.entries.push(replace ? { ...entry, replace } : entry)
         this.touched.add(entry.pack)
         this.written.blocks++
         this.written.bytes += entry.length
@@ -455,6 +465,16 @@ export class BlockWriter {
     while (this.outstanding > MAX_OUTSTANDING_BYTES && this.inflight.size > 0)
       await Promise.race(this.inflight)
     return cid
+  }
+
+  private storedIntact(cid: CID): boolean {
+    try {
+      this.store.read(cid, true)
+      return true
+    } catch (err) {
+      if (err instanceof BlockCorruptError) return false
+      throw err
+    }
   }
 
   /** True if this session has written the block or the store already had it. */

@@ -47,9 +47,11 @@ export async function importCar(
     pinRoots?: boolean
     /** Refuse a CAR that does not hold every root's whole DAG (default: when pinning the roots, as Kubo). */
     requireComplete?: boolean
+    /** Replace stored blocks that no longer hash to their CID with the CAR's (healing from a replica). */
+    repair?: boolean
   } = {},
 ): Promise<CarImportResult> {
-  const writer = repo.blocks.writer()
+  const writer = repo.blocks.writer({ repair: opts.repair })
   try {
     const decoder = createDecoder(boundedReader(asyncIterableReader(source)))
     let roots: CID[]
