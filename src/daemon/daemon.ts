@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import pino, { type Logger } from 'pino'
@@ -30,11 +31,14 @@ export class Daemon {
   readonly startedAt = Date.now()
   private watch: NodeJS.Timeout | undefined
   readonly version = version
+  /** A nonce for this start (from the daemon lock): /health answers with it, so `daemon stop` can prove whom it signals. */
+  readonly instance: string
   config: Config
 
-  private constructor(repo: Repo, config: Config) {
+  private constructor(repo: Repo, config: Config, instance: string) {
     this.repo = repo
     this.config = config
+    this.instance = instance
     this.logs = new LogFiles(join(repo.dir, 'logs'), config.max_log_size, config.log_files_kept)
     this.log = pino({ level: config.log_level, base: { pid: process.pid } }, this.logs.stream('daemon'))
     const backends = buildBackends(repo, config, (name) => ({
@@ -75,9 +79,9 @@ export class Daemon {
   }
 
   /** Opens the data directory with the effective config and starts every part. */
-  static async start(config: Config): Promise<Daemon> {
+  static async start(config: Config, opts: { instance?: string } = {}): Promise<Daemon> {
     const repo = Repo.open(config.data_dir, config)
-    const daemon = new Daemon(repo, config)
+    const daemon = new Daemon(repo, config, opts.instance ?? randomUUID().replaceAll('-', ''))
     try {
       await daemon.supervisor.startAll()
       await daemon.supervisor.probeAll()

@@ -3,7 +3,7 @@ import { IpfsKitError } from '../errors.ts'
 import { Daemon } from './daemon.ts'
 import { buildApp } from './http/app.ts'
 import { loadOrCreateToken } from './http/auth.ts'
-import { acquireLock, removeRuntimeFiles, writeRuntimeFiles } from './lifecycle.ts'
+import { acquireLock, removeApiFile, writeApiFile } from './lifecycle.ts'
 
 /**
  * Runs the daemon in this process until SIGTERM or SIGINT, then shuts down gracefully: stop taking
@@ -13,11 +13,11 @@ import { acquireLock, removeRuntimeFiles, writeRuntimeFiles } from './lifecycle.
 export async function runDaemon(
   config: Config,
 ): Promise<{ url: string; done: Promise<void>; stop: () => Promise<void> }> {
-  const release = acquireLock(config.data_dir)
+  const lock = acquireLock(config.data_dir)
   let daemon: Daemon | undefined
   try {
     const token = loadOrCreateToken(config.data_dir)
-    daemon = await Daemon.start(config)
+    daemon = await Daemon.start(config, { instance: lock.instance })
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host)
     const app = await buildApp(daemon, { token, port: config.port, public: !loopback })
     try {
@@ -35,16 +35,16 @@ export async function runDaemon(
     const port = typeof address === 'object' && address != null ? address.port : config.port
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
     const url = `http://${host}:${port}`
-    writeRuntimeFiles(config.data_dir, url)
+    writeApiFile(config.data_dir, url)
     const running = daemon
     let stopping: Promise<void> | undefined
     const stop = () => {
       stopping ??= (async () => {
         running.log.info('shutting down')
-        removeRuntimeFiles(config.data_dir)
+        removeApiFile(config.data_dir)
         await app.close()
         await running.close()
-        release()
+        lock.release()
       })()
       return stopping
     }
@@ -60,8 +60,8 @@ export async function runDaemon(
     return { url, done, stop }
   } catch (err) {
     await daemon?.close().catch(() => {})
-    removeRuntimeFiles(config.data_dir)
-    release()
+    removeApiFile(config.data_dir)
+    lock.release()
     throw err
   }
 }

@@ -21,6 +21,8 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
                 status: { type: 'string' },
                 version: { type: 'string' },
                 uptime_s: { type: 'number' },
+                pid: { type: 'integer' },
+                instance: { type: 'string', description: 'a nonce of this start, also in <data>/daemon.pid' },
               },
             },
           },
@@ -30,6 +32,8 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
         status: 'ok',
         version: daemon.version,
         uptime_s: (Date.now() - daemon.startedAt) / 1000,
+        pid: process.pid,
+        instance: daemon.instance,
       }),
     )
 
