@@ -1,4 +1,5 @@
-import type { Config } from '../config/config.ts'
+import type { ConfigLayers } from '../config/config.ts'
+import { resolveConfig } from '../config/config.ts'
 import { IpfsKitError } from '../errors.ts'
 import { Daemon } from './daemon.ts'
 import { buildApp } from './http/app.ts'
@@ -11,13 +12,15 @@ import { acquireLock, removeApiFile, writeApiFile } from './lifecycle.ts'
  * runtime files. Resolves with the URL it listens on once it is serving; `done` settles at exit.
  */
 export async function runDaemon(
-  config: Config,
+  dataDir: string,
+  layers: ConfigLayers = {},
 ): Promise<{ url: string; done: Promise<void>; stop: () => Promise<void> }> {
+  const { config, origins } = resolveConfig(dataDir, layers)
   const lock = acquireLock(config.data_dir)
   let daemon: Daemon | undefined
   try {
     const token = loadOrCreateToken(config.data_dir)
-    daemon = await Daemon.start(config, { instance: lock.instance })
+    daemon = await Daemon.start(config, { instance: lock.instance, layers, origins })
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host)
     const app = await buildApp(daemon, { token, port: config.port, public: !loopback })
     try {
@@ -35,6 +38,7 @@ export async function runDaemon(
     const port = typeof address === 'object' && address != null ? address.port : config.port
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
     const url = `http://${host}:${port}`
+    daemon.listening(config.host, port)
     writeApiFile(config.data_dir, url)
     const running = daemon
     let stopping: Promise<void> | undefined

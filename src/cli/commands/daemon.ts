@@ -134,14 +134,14 @@ async function startDaemon(cmd: Command, flags: StartFlags): Promise<void> {
   ])
   const dir = resolveDataDir(globals(cmd).dataDir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const config = loadConfig(dir, overrides(flags))
   if (flags.foreground) {
     const { runDaemon } = await import('../../daemon/run.ts')
-    const { url, done } = await runDaemon(config)
+    const { url, done } = await runDaemon(dir, { flags: overrides(flags) })
     note(`daemon listening at ${url} (pid ${process.pid}); logs in ${join(dir, 'logs')}`)
     await done
     return
   }
+  loadConfig(dir, overrides(flags)) // a bad value is refused here, naming the key, before anything starts
   // a quick answer for the common case; the lock the child takes decides every race
   if (lockHeld(dir)) {
     const pid = readPidFile(dir)?.pid
