@@ -37,6 +37,10 @@ export function registerConfig(program: Command): void {
   config
     .command('get <key>')
     .description('one key, e.g. port or node.peers')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipfs-kit config get port\n  ipfs-kit config get replication.min_replicas',
+    )
     .action(async (key: string, _f: unknown, cmd: Command) => {
       const { effective, from } = await load(cmd)
       if (from != null) note(`(the config of the daemon running at ${from})`)
@@ -50,7 +54,7 @@ export function registerConfig(program: Command): void {
     .description('set a key (value is JSON, or a plain string); a running daemon applies intervals at once')
     .addHelpText(
       'after',
-      '\nExamples:\n  ipfs-kit config set health_check_interval 10\n  ipfs-kit config set node.peers \'["/ip4/127.0.0.1/tcp/4101/p2p/12D3Koo..."]\'',
+      '\nExamples:\n  ipfs-kit config set health_check_interval 10\n  ipfs-kit config set node.peers \'["/ip4/127.0.0.1/tcp/4101/p2p/12D3KooWK1Eh3joP9JNUwSpfRbJUvoTUstjxigWg3P7xmmGqUP5m"]\'',
     )
     .action(async (key: string, raw: string, _f: unknown, cmd: Command) => {
       const [{ readConfigFile, validateConfig, writeConfigFile, configPath }, { daemonClient }] =
