@@ -66,6 +66,8 @@ function openLock(lock: string): Database.Database {
       db = new Database(lock)
       // a `daemon status` or `stop` probing the lock holds it for microseconds: wait that out
       db.pragma('busy_timeout = 2000')
+      // nothing is ever written: no rollback journal, so a killed daemon leaves no journal behind
+      db.pragma('journal_mode = MEMORY')
       db.exec('BEGIN EXCLUSIVE')
       return db
     } catch (err) {
