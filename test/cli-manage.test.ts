@@ -224,7 +224,11 @@ describe('the management CLI against a real daemon', () => {
       for (const line of invocations) {
         const argv = shellWords(line.slice(line.indexOf('ipfs-kit ') + 'ipfs-kit '.length))
         for (const word of argv) {
-          assert.doesNotMatch(word, /^<[\w-]+>$|^\[[\w-]+\]$|\.\.\./, `${path}: "${line.trim()}" has a placeholder`)
+          assert.doesNotMatch(
+            word,
+            /^<[\w-]+>$|^\[[\w-]+\]$|\.\.\./,
+            `${path}: "${line.trim()}" has a placeholder`,
+          )
           const cid = /^(?:\/ipfs\/)?((?:Qm|baf)[1-9A-Za-z]+)/.exec(word)?.[1]
           if (cid != null) assert.doesNotThrow(() => CID.parse(cid), `${path}: ${cid} is a real CID`)
         }

@@ -84,7 +84,7 @@ describe('durability order before every acknowledgement', () => {
       ['commit of the pin', syncOf(join(home, 'state.db-wal'))],
     ])
     const created = calls.find((s) => s.call === 'openat' && pack.test(s.path))
-    assert.ok(created != null && created.flags.includes('O_EXCL'), 'a new pack file')
+    assert.ok(created?.flags.includes('O_EXCL'), 'a new pack file')
   })
 
   it('the daemon answers `pin add` after the pin is committed, and counts a filesystem copy only after the CAR, its rename and its directory are fsynced', async () => {
