@@ -10,38 +10,45 @@ describe('one effective config: defaults < config.json < env < start-up flags', 
 
   it('a reload after `config set` keeps the start-up flags, and GET /config and `config show --origin` name each layer', async () => {
     const home = join(tmp.dir, 'layers')
-    writeConfig(home, { port: 8887, replication_sync_interval: 600 })
+    writeConfig(home, { port: 8887 })
     const d = await startDaemon(home, ['--health-check-interval', '7'], { IPFS_KIT_LOG_LEVEL: 'debug' })
     try {
       const port = Number(new URL(d.url).port)
       const set = await run(['config', 'set', 'log_files_kept', '6'], { home })
       assert.equal(set.code, 0, set.stderr)
-      assert.match(set.stdout.toString(), /saved and applied/)
+      // log rotation is fixed when a log opens: the daemon says so instead of claiming it applied it
+      assert.match(set.stdout.toString(), /saved; restart the daemon to apply: log_files_kept/)
+      const interval = await run(['config', 'set', 'replication_sync_interval', '900'], { home })
+      assert.match(interval.stdout.toString(), /saved and applied/)
 
       const config = await json(d.call('/config'))
       assert.equal(config.health_check_interval, 7, 'the start-up flag survives the reload')
-      assert.equal(config.log_files_kept, 6)
+      assert.equal(config.replication_sync_interval, 900)
+      assert.equal(config.log_files_kept, 5, 'the value in use until the restart')
       assert.equal(config.port, port, 'the port shown is the one in use, not config.json')
       const view = await json(d.call('/config?origin=true'))
       assert.deepEqual(
         [
           view.origins.health_check_interval,
-          view.origins.log_files_kept,
           view.origins.replication_sync_interval,
           view.origins.log_level,
           view.origins.port,
           view.origins.max_log_size,
         ],
-        ['flag', 'file', 'file', 'env', 'flag', 'default'],
+        ['flag', 'file', 'env', 'flag', 'default'],
       )
       assert.equal(view.config.log_level, 'debug')
+      assert.deepEqual(view.pending_restart, ['log_files_kept'])
 
       // the CLI shows the daemon's effective config, git-style
       const shown = await run(['config', 'show', '--origin'], { home })
       assert.equal(shown.code, 0, shown.stderr)
       const lines = shown.stdout.toString().trim().split('\n')
       assert.ok(lines.includes('flag:--health-check-interval\thealth_check_interval=7'), lines.join('\n'))
-      assert.ok(lines.includes(`file:${join(home, 'config.json')}\tlog_files_kept=6`), lines.join('\n'))
+      assert.ok(
+        lines.includes(`file:${join(home, 'config.json')}\treplication_sync_interval=900`),
+        lines.join('\n'),
+      )
       assert.ok(lines.includes('env:IPFS_KIT_LOG_LEVEL\tlog_level="debug"'), lines.join('\n'))
       assert.ok(lines.includes(`flag:--port\tport=${port}`), lines.join('\n'))
       assert.ok(lines.includes('default\treplication.min_replicas=1'), lines.join('\n'))
@@ -63,7 +70,7 @@ describe('one effective config: defaults < config.json < env < start-up flags', 
       assert.deepEqual(put.restart_needed, ['host'])
       const after = await json(d.call('/config?origin=true'))
       assert.equal(after.config.host, '127.0.0.1')
-      assert.deepEqual(after.pending_restart, ['host'])
+      assert.deepEqual(after.pending_restart, ['host', 'log_files_kept'])
     } finally {
       await d.stop()
     }

@@ -89,7 +89,8 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
         const next = { ...readConfigFile(daemon.repo.dir), ...req.body }
         validateConfig(next, 'PUT /config')
         writeConfigFile(daemon.repo.dir, next)
-        const { restart_needed } = daemon.reloadConfig()
+        // of the keys waiting for a restart, the ones this change touched
+        const restart_needed = daemon.reloadConfig().restart_needed.filter((k) => k in req.body)
         // a key the environment or a start-up flag sets keeps that value: say so rather than "applied"
         const overridden = Object.keys(req.body).filter((k) => {
           const origin = daemon.configOrigins[k]
