@@ -8,6 +8,8 @@ import { json, startDaemon, type TestDaemon, writeConfig } from './helpers/daemo
 import { writeRandomFile } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20
+/** The embedded node on a free port: other daemons on this machine (other checkouts' tests) may hold 4101. */
+const FREE_NODE_PORT = { listen: ['/ip4/127.0.0.1/tcp/0'] }
 
 describe('daemon lifecycle', () => {
   const tmp = suiteTempDir()
@@ -72,6 +74,7 @@ describe('daemon API', () => {
   before(async () => {
     tmp = tempDir()
     home = join(tmp.dir, 'api')
+    writeConfig(home, { node: FREE_NODE_PORT })
     const file = join(tmp.dir, 'content.bin')
     writeRandomFile(file, 1 * MiB, 'api')
     cid = (await run(['ipfs', 'add', '-Q', file], { home })).stdout.toString().trim()
@@ -243,6 +246,7 @@ describe('replication across backends', () => {
         { name: 'fs2', type: 'filesystem', path: fs2 },
       ],
       replication: { min_replicas: 2, max_replicas: 2, preferred: ['fs1'] },
+      node: FREE_NODE_PORT,
     })
     const file = join(tmp.dir, 'data.bin')
     writeRandomFile(file, 3 * MiB, 'repl')
@@ -298,20 +302,23 @@ describe('replication across backends', () => {
     writeConfig(home, {
       backends: [{ name: 'fs1', type: 'filesystem', path: fs1 }],
       replication: { min_replicas: 2, max_replicas: 2 },
+      node: FREE_NODE_PORT,
     })
     const file = join(tmp.dir, 'survive.bin')
     writeRandomFile(file, 1 * MiB, 'survive')
     const cid = (await run(['ipfs', 'add', '-Q', file], { home })).stdout.toString().trim()
+    // every daemon started here is stopped even when an assertion fails: a live child would keep
+    // the test process (and the whole run) waiting forever
     let d = await startDaemon(home)
-    await d.call('/replication/sync', { method: 'POST', json: { wait: true } })
-    assert.equal(await d.stop(), 0)
-    d = await startDaemon(home)
-    let pin = await json(d.call(`/pins/${cid}`))
-    assert.deepEqual([...pin.info.verified].sort(), ['fs1', 'local'])
-    d.child.kill('SIGKILL')
-    await new Promise((r) => d.child.once('exit', r))
-    d = await startDaemon(home)
     try {
+      await d.call('/replication/sync', { method: 'POST', json: { wait: true } })
+      assert.equal(await d.stop(), 0)
+      d = await startDaemon(home)
+      let pin = await json(d.call(`/pins/${cid}`))
+      assert.deepEqual([...pin.info.verified].sort(), ['fs1', 'local'])
+      d.child.kill('SIGKILL')
+      await new Promise((r) => d.child.once('exit', r))
+      d = await startDaemon(home)
       pin = await json(d.call(`/pins/${cid}`))
       assert.deepEqual([...pin.info.verified].sort(), ['fs1', 'local'])
     } finally {
