@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs'
 import { open } from 'node:fs/promises'
+import { IpfsKitError } from './errors.ts'
 
 /** fsync a directory so that a file created or renamed in it survives a crash. */
 export function fsyncDir(dir: string): void {
@@ -29,5 +30,15 @@ export async function fsyncDirAsync(dir: string): Promise<void> {
     await fh.sync()
   } finally {
     await fh.close()
+  }
+}
+
+/** Waits until `pid` has exited, or throws ERR_TIMEOUT after `ms`, naming `what` it waited for. */
+export async function waitForExit(pid: number, ms: number, what = 'the process'): Promise<void> {
+  const deadline = Date.now() + ms
+  while (pidAlive(pid)) {
+    if (Date.now() > deadline)
+      throw new IpfsKitError('ERR_TIMEOUT', `${what} (pid ${pid}) did not stop within ${ms / 1000} s`)
+    await new Promise((r) => setTimeout(r, 50))
   }
 }

@@ -133,7 +133,6 @@ describe('CAR export and import', () => {
     const file = join(tmp.dir, 'f.bin')
     writeRandomFile(file, 2 * MiB, 'corrupt')
     const cid = (await run(['ipfs', 'add', '-Q', file], { home: a })).stdout.toString().trim()
-    const car = readFileSync(join(tmp.dir, 'x.car'))
     const good = (await run(['ipfs', 'dag', 'export', cid], { home: a })).stdout
     const truncated = join(tmp.dir, 'trunc.car')
     writeFileSync(truncated, good.subarray(0, good.length - 1000))
@@ -143,7 +142,12 @@ describe('CAR export and import', () => {
     writeFileSync(corrupt, flipped)
     const garbage = join(tmp.dir, 'garbage.car')
     writeFileSync(garbage, 'this is not a car file')
-    assert.ok(car.length > 0)
+    // the control: the intact export imports, so each refusal below is about the damage alone
+    const intact = join(tmp.dir, 'intact.car')
+    writeFileSync(intact, good)
+    const ok = await run(['ipfs', 'dag', 'import', intact], { home: join(tmp.dir, 'fresh-intact') })
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.equal(ok.stdout.toString().trim(), `Pinned root ${cid} success`)
     for (const [file, pattern] of [
       [truncated, /truncated or malformed/],
       [corrupt, /does not match its CID|truncated or malformed/],

@@ -2,11 +2,34 @@ import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import type { Command } from 'commander'
 import { run, tempDir } from './helpers/cli.ts'
 import { writeConfig } from './helpers/daemon.ts'
 import { writeRandomFile } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20
+
+/** The words of a shell command line up to its first pipe or redirection, quotes removed. */
+function shellWords(line: string): string[] {
+  const words: string[] = []
+  let word: string | undefined
+  let quote: string | undefined
+  for (const ch of line.trim()) {
+    if (quote != null) {
+      if (ch === quote) quote = undefined
+      else word += ch
+    } else if (ch === "'" || ch === '"') {
+      quote = ch
+      word ??= ''
+    } else if ('|>)<;&'.includes(ch)) break
+    else if (/\s/.test(ch)) {
+      if (word != null) words.push(word)
+      word = undefined
+    } else word = (word ?? '') + ch
+  }
+  if (word != null) words.push(word)
+  return words
+}
 
 function text(r: { stdout: Buffer }): string {
   return r.stdout.toString()
@@ -169,23 +192,62 @@ describe('the management CLI against a real daemon', () => {
     assert.ok(json.Addresses.every((a: string) => a.endsWith(`/p2p/${json.ID}`)))
   })
 
-  it('every command has --help with an example', async () => {
+  it('every command has --help with an example that the CLI parses as written, with real values', async () => {
     const { buildProgram } = await import('../src/cli/main.ts')
-    const paths: string[][] = []
-    const walk = (cmd: import('commander').Command, prefix: string[]) => {
-      for (const sub of cmd.commands) {
-        if (sub.commands.length > 0) walk(sub, [...prefix, sub.name()])
-        else paths.push([...prefix, sub.name()])
+    const { CID } = await import('multiformats/cid')
+    const leaves = (root: Command) => {
+      const found: { path: string; cmd: Command }[] = []
+      const walk = (cmd: Command, prefix: string[]) => {
+        for (const sub of cmd.commands) {
+          const path = [...prefix, sub.name()]
+          if (sub.commands.length > 0) walk(sub, path)
+          else found.push({ path: path.join(' '), cmd: sub })
+        }
       }
+      walk(root, [])
+      return found
     }
-    walk(buildProgram(), [])
-    assert.ok(paths.length >= 30, `${paths.length} commands`)
-    for (const args of paths) {
-      const r = await run([...args, '--help'], { home })
+    const commands = leaves(buildProgram())
+    assert.ok(commands.length >= 30, `${commands.length} commands`)
+    let examples = 0
+    for (const { path } of commands) {
+      // the real binary prints the help
+      const r = await run([...path.split(' '), '--help'], { home })
       assert.equal(r.code, 0)
       assert.match(text(r), /Usage: ipfs-kit/)
-      assert.match(text(r), /Example/)
+      const lines =
+        text(r)
+          .split(/Examples?:\n/)[1]
+          ?.split('\n') ?? []
+      const invocations = lines.filter((l) => l.includes('ipfs-kit '))
+      assert.ok(invocations.length > 0, `${path} --help shows an example`)
+      for (const line of invocations) {
+        const argv = shellWords(line.slice(line.indexOf('ipfs-kit ') + 'ipfs-kit '.length))
+        for (const word of argv) {
+          assert.doesNotMatch(
+            word,
+            /^<[\w-]+>$|^\[[\w-]+\]$|\.\.\./,
+            `${path}: "${line.trim()}" has a placeholder`,
+          )
+          const cid = /^(?:\/ipfs\/)?((?:Qm|baf)[1-9A-Za-z]+)/.exec(word)?.[1]
+          if (cid != null) assert.doesNotThrow(() => CID.parse(cid), `${path}: ${cid} is a real CID`)
+        }
+        // parsed by the CLI's own parser (flags, their values, required arguments): it runs the command it documents
+        const program = buildProgram()
+        let ran: string | undefined
+        for (const leaf of leaves(program)) {
+          leaf.cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+          leaf.cmd.action(() => {
+            ran = leaf.path
+          })
+        }
+        program.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+        await program.parseAsync(argv, { from: 'user' })
+        assert.equal(ran, path, `"${line.trim()}" runs ${path}`)
+        examples++
+      }
     }
+    assert.ok(examples > commands.length, `${examples} examples`)
   })
 })
 

@@ -36,6 +36,23 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', 0);
 `
 
+/** PRAGMA user_version once SCHEMA has been applied. */
+const SCHEMA_VERSION = 1
+
+/**
+ * Creates the tables once. Many processes may open a new blockstore at once: the version is re-read
+ * inside one write transaction (BEGIN IMMEDIATE), so the schema appears whole to everyone at one commit.
+ */
+function createSchema(db: Database.Database): void {
+  const version = () => db.pragma('user_version', { simple: true }) as number
+  if (version() >= SCHEMA_VERSION) return // the common case: no write lock taken
+  db.transaction(() => {
+    if (version() >= SCHEMA_VERSION) return
+    db.exec(SCHEMA)
+    db.pragma(`user_version = ${SCHEMA_VERSION}`)
+  }).immediate()
+}
+
 /**
  * The block index: multihash -> (pack, offset, length), in SQLite (WAL) so that many processes can
  * read and write it at once. A row is inserted only after its bytes are fsynced, so every row
@@ -49,10 +66,11 @@ export class PackIndex {
 
   constructor(path: string) {
     this.db = new Database(path)
+    // the busy timeout first: switching a new file to WAL takes a lock another opener may hold
+    this.db.pragma('busy_timeout = 15000')
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
-    this.db.pragma('busy_timeout = 15000')
-    this.db.exec(SCHEMA)
+    createSchema(this.db)
     this.keepTotals()
     this.lookup = this.db.prepare('SELECT pack, offset, length FROM blocks WHERE mh = ?')
     this.insert = this.db.prepare(

@@ -47,18 +47,19 @@ export function buildProgram(): Command {
   return program
 }
 
-/** Every runnable command without an example of its own gets one built from its usage line. */
+/**
+ * A command that takes no arguments and has no example of its own gets its bare invocation as one
+ * (`ipfs-kit repo stat` is a complete example). A command with arguments needs a written example
+ * with real values: test/cli-manage.test.ts parses every example with this program.
+ */
 function addExamples(root: Command): void {
   for (const cmd of allCommands(root)) {
-    if (cmd.commands.length > 0 || cmd.name() === 'help') continue
+    if (cmd.commands.length > 0 || cmd.name() === 'help' || cmd.registeredArguments.length > 0) continue
     // addHelpText('after', ...) registers an 'afterHelp' listener: every one of ours is an example
     if ((cmd as unknown as import('node:events').EventEmitter).listenerCount('afterHelp') > 0) continue
     const path: string[] = []
     for (let c: Command | null = cmd; c != null && c !== root; c = c.parent) path.unshift(c.name())
-    const args = cmd.registeredArguments
-      .map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`))
-      .join(' ')
-    cmd.addHelpText('after', `\nExample:\n  ipfs-kit ${path.join(' ')}${args ? ` ${args}` : ''}`)
+    cmd.addHelpText('after', `\nExample:\n  ipfs-kit ${path.join(' ')}`)
   }
 }
 

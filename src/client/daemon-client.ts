@@ -147,10 +147,18 @@ export class DaemonClient {
   unpin(cid: string): Promise<void> {
     return this.request('DELETE', `/pins/${encodeURIComponent(cid)}`)
   }
-  config(): Promise<Json> {
-    return this.request('GET', '/config')
+  config(): Promise<Json>
+  /** With `origin`: also the layer each value came from (default, file, env, flag), and keys pending a restart. */
+  config(opts: { origin: true }): Promise<{
+    config: Record<string, unknown>
+    origins: Record<string, string>
+    pending_restart: string[]
+  }>
+  config(opts: { origin?: boolean } = {}): Promise<Json> {
+    return this.request('GET', opts.origin ? '/config?origin=true' : '/config')
   }
-  setConfig(patch: Json): Promise<{ config: Json; restart_needed: string[] }> {
+  /** Saves keys to config.json; `overridden` lists those an IPFS_KIT_* variable or a start-up flag still overrides. */
+  setConfig(patch: Json): Promise<{ config: Json; restart_needed: string[]; overridden: string[] }> {
     return this.request('PUT', '/config', patch)
   }
   /** Garbage collection in the daemon; waits as long as it takes (progress: `gc` events). */

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { tempDir } from '../../test/helpers/cli.ts'
 import { InvalidInputError } from '../errors.ts'
-import { loadConfig, parseSize } from './config.ts'
+import { loadConfig, parseSize, resolveConfig } from './config.ts'
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -58,6 +58,65 @@ describe('config', () => {
         JSON.stringify({ backends: [{ name: 'Bad Name!', type: 'filesystem' }] }),
       )
       assert.throws(() => loadConfig(tmp.dir, {}, {}), /"backends\[0\]\.name"/)
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
+  it('says which layer each value came from, down to nested keys', () => {
+    const tmp = tempDir()
+    try {
+      writeFileSync(
+        join(tmp.dir, 'config.json'),
+        JSON.stringify({ port: 9000, log_files_kept: 6, replication: { min_replicas: 2 } }),
+      )
+      const { config, origins } = resolveConfig(tmp.dir, {
+        flags: { health_check_interval: 7 },
+        env: { IPFS_KIT_LOG_LEVEL: 'debug', IPFS_KIT_PORT: '9100' },
+      })
+      assert.equal(config.health_check_interval, 7)
+      assert.equal(config.port, 9100)
+      assert.deepEqual(
+        {
+          health_check_interval: origins.health_check_interval,
+          port: origins.port,
+          log_level: origins.log_level,
+          log_files_kept: origins.log_files_kept,
+          host: origins.host,
+          'replication.min_replicas': origins['replication.min_replicas'],
+          'replication.max_replicas': origins['replication.max_replicas'],
+          'node.peers': origins['node.peers'],
+        },
+        {
+          health_check_interval: 'flag',
+          port: 'env',
+          log_level: 'env',
+          log_files_kept: 'file',
+          host: 'default',
+          'replication.min_replicas': 'file',
+          'replication.max_replicas': 'default',
+          'node.peers': 'default',
+        },
+      )
+      assert.equal(origins.data_dir, undefined, 'the data directory is not a config key')
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
+  it('names the layer that set a bad value', () => {
+    const tmp = tempDir()
+    try {
+      assert.throws(
+        () => loadConfig(tmp.dir, {}, { IPFS_KIT_PORT: 'eighty' }),
+        /"port" \(environment IPFS_KIT_PORT\)/,
+      )
+      assert.throws(
+        () => loadConfig(tmp.dir, { health_check_interval: 0 }, {}),
+        /"health_check_interval" \(flag --health-check-interval\)/,
+      )
+      writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ log_files_kept: 0 }))
+      assert.throws(() => loadConfig(tmp.dir, {}, {}), /"log_files_kept" \(.*config\.json\)/)
     } finally {
       tmp.cleanup()
     }

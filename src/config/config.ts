@@ -148,7 +148,7 @@ export function readConfigFile(dataDir: string): Record<string, unknown> {
 function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const key of ENV_KEYS) {
-    const value = env[`IPFS_KIT_${key.toUpperCase()}`]
+    const value = env[envName(key)]
     if (value == null || value === '') continue
     out[key] = /^-?\d+(\.\d+)?$/.test(value)
       ? Number(value)
@@ -159,22 +159,94 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out
 }
 
+function envName(key: string): string {
+  return `IPFS_KIT_${key.toUpperCase()}`
+}
+
+/** The layer a config value came from, lowest first: defaults < config.json < IPFS_KIT_* env < flags. */
+export type ConfigOrigin = 'default' | 'file' | 'env' | 'flag'
+
+/** Which layer each value came from, by dotted key (`port`, `replication.min_replicas`, `node.peers`). */
+export type ConfigOrigins = Record<string, ConfigOrigin>
+
+/** The layers above config.json that a process was started with; a reload re-applies them. */
+export interface ConfigLayers {
+  /** Start-up flags as config keys (`--health-check-interval 7` -> `{ health_check_interval: 7 }`). */
+  flags?: Record<string, unknown>
+  /** The environment to read IPFS_KIT_* from (default: this process's). */
+  env?: NodeJS.ProcessEnv
+}
+
+/** Keys a running daemon applies only at its next start (log rotation is set when a log opens). */
+export const RESTART_KEYS = ['host', 'port', 'backends', 'node', 'max_log_size', 'log_files_kept'] as const
+
 /**
- * The effective config: defaults < config.json < IPFS_KIT_* env < `overrides` (flags). An unknown
- * key or a bad value is refused with a message that names the key and where it came from.
+ * The effective config and where each value came from: defaults < config.json < IPFS_KIT_* env <
+ * flags (as `git config --show-origin` tells). An unknown key or a bad value is refused with a
+ * message that names the key and the layer that set it.
  */
+export function resolveConfig(
+  dataDir: string,
+  layers: ConfigLayers = {},
+): { config: Config; origins: ConfigOrigins } {
+  const file = readConfigFile(dataDir)
+  const env = envOverrides(layers.env ?? process.env)
+  const flags = layers.flags ?? {}
+  const originOf = (path: string): ConfigOrigin => {
+    const top = path.split('.')[0]!
+    if (top in flags) return 'flag'
+    if (top in env) return 'env'
+    return has(file, path) ? 'file' : 'default'
+  }
+  const sourceOf = (path: string): string => {
+    const top = path.split('.')[0]!
+    const origin = originOf(path)
+    if (origin === 'flag') return `flag --${top.replaceAll('_', '-')}`
+    if (origin === 'env') return `environment ${envName(top)}`
+    return configPath(dataDir)
+  }
+  const values = validateConfig({ ...file, ...env, ...flags }, sourceOf)
+  const origins: ConfigOrigins = {}
+  for (const path of leafKeys(values)) origins[path] = originOf(path)
+  return { config: { ...values, data_dir: dataDir }, origins }
+}
+
+/** The effective config (see resolveConfig), without the origins. */
 export function loadConfig(
   dataDir: string,
   overrides: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Config {
-  const file = readConfigFile(dataDir)
-  const merged = { ...file, ...envOverrides(env), ...overrides }
-  return { ...validateConfig(merged, configPath(dataDir)), data_dir: dataDir }
+  return resolveConfig(dataDir, { flags: overrides, env }).config
 }
 
-/** Validates a whole config object; `source` names where it came from in the error. */
-export function validateConfig(value: unknown, source: string): z.infer<typeof ConfigSchema> {
+/** Dotted paths of every value, descending into objects (arrays are values). */
+function leafKeys(obj: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(obj).flatMap(([k, v]) =>
+    v != null && typeof v === 'object' && !Array.isArray(v)
+      ? leafKeys(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [`${prefix}${k}`],
+  )
+}
+
+function has(obj: Record<string, unknown>, path: string): boolean {
+  let cur: unknown = obj
+  for (const part of path.split('.')) {
+    if (cur == null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, part))
+      return false
+    cur = (cur as Record<string, unknown>)[part]
+  }
+  return true
+}
+
+/**
+ * Validates a whole config object; `source` names where it came from in the error (or, given a
+ * function, where the bad key came from).
+ */
+export function validateConfig(
+  value: unknown,
+  source: string | ((key: string) => string),
+): z.infer<typeof ConfigSchema> {
   const parsed = ConfigSchema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
@@ -182,7 +254,9 @@ export function validateConfig(value: unknown, source: string): z.infer<typeof C
       .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
       .join('')
       .slice(1)
-    throw new InvalidInputError(`invalid config key "${key || '(root)'}" (${source}): ${issue.message}`)
+    const dotted = issue.path.filter((p) => typeof p === 'string').join('.')
+    const where = typeof source === 'string' ? source : source(dotted)
+    throw new InvalidInputError(`invalid config key "${key || '(root)'}" (${where}): ${issue.message}`)
   }
   return parsed.data
 }

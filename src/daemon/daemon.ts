@@ -1,10 +1,17 @@
+import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import pino, { type Logger } from 'pino'
 import type { LocalBackend } from '../backends/local.ts'
 import { buildBackends } from '../backends/registry.ts'
-import type { Config } from '../config/config.ts'
+import {
+  type Config,
+  type ConfigLayers,
+  type ConfigOrigins,
+  RESTART_KEYS,
+  resolveConfig,
+} from '../config/config.ts'
 import { walkBlocks } from '../content/export.ts'
 import { FetchTimeoutError, IpfsKitError } from '../errors.ts'
 import { PinIndexPublisher } from '../index/publish.ts'
@@ -15,6 +22,14 @@ import { EventBus } from './events.ts'
 import { LogFiles } from './logs.ts'
 import { Reconciler } from './reconciler.ts'
 import { Supervisor } from './supervisor.ts'
+
+export interface DaemonStartOptions {
+  /** The nonce of this start (see lifecycle.ts); random when absent. */
+  instance?: string
+  /** The layers above config.json the config was resolved with, and where each value came from. */
+  layers?: ConfigLayers
+  origins?: ConfigOrigins
+}
 
 /**
  * The daemon's parts wired together (the top level does little else): the repo, the backends and
@@ -32,11 +47,26 @@ export class Daemon {
   readonly startedAt = Date.now()
   private watch: NodeJS.Timeout | undefined
   readonly version = version
+  /** A nonce for this start (from the daemon lock): /health answers with it, so `daemon stop` can prove whom it signals. */
+  readonly instance: string
+  /** The effective config in use (host and port: the ones listened on). */
   config: Config
+  /** Which layer each value of `config` came from. */
+  configOrigins: ConfigOrigins
+  /** Keys changed in config.json (or the environment) that apply at the next start. */
+  pendingRestart: string[] = []
+  /** The layers above config.json this daemon was started with: every reload applies them again. */
+  private readonly configLayers: ConfigLayers
+  /** The config as resolved at start, before the port in use replaced a requested 0. */
+  private readonly startConfig: Config
 
-  private constructor(repo: Repo, config: Config) {
+  private constructor(repo: Repo, config: Config, opts: DaemonStartOptions) {
     this.repo = repo
     this.config = config
+    this.startConfig = config
+    this.configOrigins = opts.origins ?? {}
+    this.configLayers = opts.layers ?? {}
+    this.instance = opts.instance ?? randomUUID().replaceAll('-', '')
     this.logs = new LogFiles(join(repo.dir, 'logs'), config.max_log_size, config.log_files_kept)
     this.log = pino({ level: config.log_level, base: { pid: process.pid } }, this.logs.stream('daemon'))
     const backends = buildBackends(repo, config, (name) => ({
@@ -78,9 +108,9 @@ export class Daemon {
   }
 
   /** Opens the data directory with the effective config and starts every part. */
-  static async start(config: Config): Promise<Daemon> {
+  static async start(config: Config, opts: DaemonStartOptions = {}): Promise<Daemon> {
     const repo = Repo.open(config.data_dir, config)
-    const daemon = new Daemon(repo, config)
+    const daemon = new Daemon(repo, config, opts)
     try {
       await daemon.supervisor.startAll()
       await daemon.supervisor.probeAll()
@@ -120,8 +150,37 @@ export class Daemon {
     this.watch.unref()
   }
 
+  /** Records the address the API listens on: the config shows the host and port in use. */
+  listening(host: string, port: number): void {
+    this.config = { ...this.config, host, port }
+  }
+
+  /**
+   * Re-reads config.json and applies every layer again (defaults < file < env < the start-up
+   * flags, which keep winning), then the live settings; keys that need a restart keep their value
+   * in use and are listed in `pendingRestart`.
+   */
+  reloadConfig(): { restart_needed: string[] } {
+    const next = resolveConfig(this.repo.dir, this.configLayers)
+    const restartNeeded = RESTART_KEYS.filter(
+      (k) => JSON.stringify(next.config[k]) !== JSON.stringify(this.startConfig[k]),
+    )
+    const config: Config = { ...next.config }
+    const origins = { ...next.origins }
+    for (const k of RESTART_KEYS) {
+      Object.assign(config, { [k]: this.config[k] })
+      for (const key of Object.keys(origins)) if (key === k || key.startsWith(`${k}.`)) delete origins[key]
+      for (const [key, origin] of Object.entries(this.configOrigins))
+        if (key === k || key.startsWith(`${k}.`)) origins[key] = origin
+    }
+    this.configOrigins = origins
+    this.pendingRestart = restartNeeded
+    this.applyConfig(config)
+    return { restart_needed: restartNeeded }
+  }
+
   /** Applies new intervals (and other live settings) without a restart. */
-  applyConfig(config: Config): void {
+  private applyConfig(config: Config): void {
     this.config = config
     this.log.level = config.log_level
     this.supervisor.startLoop(config.health_check_interval)

@@ -1,12 +1,16 @@
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BusyError, IpfsKitError } from '../errors.ts'
+import Database from 'better-sqlite3'
+import { BusyError, IpfsKitError, RepoError } from '../errors.ts'
 import { pidAlive } from '../fs-utils.ts'
 
 /** The files a running daemon keeps in its data directory. */
 export function daemonFiles(dataDir: string) {
   return {
+    /** The one-daemon lock: an (empty) SQLite file the daemon holds an exclusive lock on for its life. */
     lock: join(dataDir, 'daemon.lock'),
+    /** `<pid>\n<instance>\n`: who holds the lock, and the nonce of this start that its API answers with. */
     pid: join(dataDir, 'daemon.pid'),
     /** Like Kubo's $IPFS_PATH/api: the URL of the running daemon, for every client on this directory. */
     api: join(dataDir, 'api'),
@@ -14,40 +18,134 @@ export function daemonFiles(dataDir: string) {
   }
 }
 
-/**
- * Takes the one-daemon-per-directory lock: an exclusively created file holding our pid. A lock
- * whose pid is gone is stale and is cleaned up; a live one is refused clearly.
- */
-export function acquireLock(dataDir: string): () => void {
-  const { lock } = daemonFiles(dataDir)
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600)
-      writeSync(fd, `${process.pid}\n`)
-      closeSync(fd)
-      return () => rmSync(lock, { force: true })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      const holder = readPid(lock)
-      if (holder != null && holder !== process.pid && pidAlive(holder)) {
-        throw new BusyError(
-          `a daemon is already running on ${dataDir} (pid ${holder}): stop it with \`ipfs-kit daemon stop\``,
-        )
-      }
-      rmSync(lock, { force: true })
-    }
-  }
-  throw new BusyError(`cannot take the daemon lock ${lock}: another daemon is starting`)
+/** The lock a daemon holds on its data directory while it runs. */
+export interface DaemonLock {
+  /** A random nonce for this start: in the pid file, and in every /health answer. */
+  readonly instance: string
+  /** Lets go of the lock (the kernel does the same when the process dies, however it dies). */
+  release(): void
 }
 
-/** The pid of the daemon running on this directory, if any (stale pid files are ignored). */
-export function runningPid(dataDir: string): number | undefined {
-  const { lock, pid } = daemonFiles(dataDir)
-  for (const file of [lock, pid]) {
-    const p = readPid(file)
-    if (p != null && pidAlive(p)) return p
+/**
+ * Takes the one-daemon-per-directory lock, as Kubo's repo.lock does: an OS lock held for the
+ * process's life and dropped by the kernel when it exits, even by `kill -9`, so there is no stale
+ * lock to clean up and no check-then-remove race. The lock is SQLite's own (POSIX fcntl) EXCLUSIVE
+ * lock on `daemon.lock`, held by a transaction that stays open until release: better-sqlite3 is
+ * already here and well tested, where a flock() binding would be one more native add-on to build.
+ * The file stays empty; nothing in this process may open it with plain fs calls (closing any
+ * descriptor of a file drops the process's fcntl locks on it).
+ */
+export function acquireLock(dataDir: string): DaemonLock {
+  const files = daemonFiles(dataDir)
+  const db = openLock(files.lock)
+  const instance = randomBytes(16).toString('hex')
+  try {
+    // whatever a killed daemon left is stale now that we hold the lock
+    rmSync(files.api, { force: true })
+    writeAtomic(files.pid, `${process.pid}\n${instance}\n`)
+  } catch (err) {
+    db.close()
+    throw err
   }
-  return undefined
+  let held = true
+  return {
+    instance,
+    release() {
+      if (!held) return
+      held = false
+      if (readPidFile(dataDir)?.instance === instance) rmSync(files.pid, { force: true })
+      db.close() // closing the connection ends the transaction and lets go of the lock
+    },
+  }
+}
+
+function openLock(lock: string): Database.Database {
+  for (let attempt = 0; ; attempt++) {
+    let db: Database.Database | undefined
+    try {
+      db = new Database(lock)
+      // a `daemon status` or `stop` probing the lock holds it for microseconds: wait that out
+      db.pragma('busy_timeout = 2000')
+      // nothing is ever written: no rollback journal, so a killed daemon leaves no journal behind
+      db.pragma('journal_mode = MEMORY')
+      db.exec('BEGIN EXCLUSIVE')
+      return db
+    } catch (err) {
+      db?.close()
+      const code = (err as { code?: string }).code
+      const dir = join(lock, '..')
+      if (code === 'SQLITE_BUSY') {
+        const pid = readPidFile(dir)?.pid
+        throw new BusyError(
+          `a daemon is already running on ${dir}${pid == null ? '' : ` (pid ${pid})`}: stop it with \`ipfs-kit daemon stop\``,
+        )
+      }
+      if (code === 'SQLITE_NOTADB' && attempt === 0 && clearLegacyLock(lock)) continue
+      throw new RepoError(`cannot take the daemon lock ${lock}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}
+
+/**
+ * Versions before the OS lock wrote `<pid>\n` into daemon.lock. Such a file whose pid is gone is
+ * emptied (never removed: a new daemon may already hold the path's lock, and its file is empty, so
+ * emptying it again changes nothing). A live pid is an older daemon that still runs: refused.
+ */
+function clearLegacyLock(lock: string): boolean {
+  let text: string
+  try {
+    text = readFileSync(lock, 'utf8')
+  } catch {
+    return false
+  }
+  const match = /^(\d+)\n?$/.exec(text)
+  if (match == null) return false
+  const pid = Number(match[1])
+  if (pidAlive(pid)) {
+    throw new BusyError(
+      `a daemon of an older ipfs-kit may be running on ${join(lock, '..')} (pid ${pid}): stop it first`,
+    )
+  }
+  truncateSync(lock, 0)
+  return true
+}
+
+/**
+ * True while a daemon holds this directory's lock. Probes with a shared lock for an instant (a
+ * read-only connection), which never blocks a daemon that already runs.
+ */
+export function lockHeld(dataDir: string): boolean {
+  const { lock } = daemonFiles(dataDir)
+  if (!existsSync(lock)) return false
+  let db: Database.Database | undefined
+  try {
+    db = new Database(lock, { readonly: true, fileMustExist: true })
+    db.pragma('busy_timeout = 0')
+    db.prepare('SELECT count(*) FROM sqlite_master').get()
+    return false
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    if (code === 'SQLITE_BUSY') return true
+    if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_NOTADB') return false // gone, or an older version's file
+    throw err
+  } finally {
+    db?.close()
+  }
+}
+
+/** The pid file: who took the lock last, and the nonce of that start. Only proof together with the API. */
+export function readPidFile(dataDir: string): { pid: number; instance: string } | undefined {
+  let text: string
+  try {
+    text = readFileSync(daemonFiles(dataDir).pid, 'utf8')
+  } catch {
+    return undefined
+  }
+  const [pidLine, instance] = text.split('\n')
+  const pid = Number(pidLine)
+  if (!Number.isSafeInteger(pid) || pid <= 0 || instance == null || !/^[0-9a-f]{32}$/.test(instance))
+    return undefined
+  return { pid, instance }
 }
 
 /** The running daemon's URL from `<data>/api`, if any. */
@@ -58,33 +156,83 @@ export function apiUrl(dataDir: string): string | undefined {
   return url === '' ? undefined : url
 }
 
-export function writeRuntimeFiles(dataDir: string, url: string): void {
-  const f = daemonFiles(dataDir)
-  writeFileSync(f.pid, `${process.pid}\n`)
-  writeFileSync(f.api, `${url}\n`)
+/** A daemon proven to be this directory's: it holds the lock, and its API answers with the pid file's pid and nonce. */
+export interface ProvenDaemon {
+  pid: number
+  instance: string
+  url: string
 }
 
-export function removeRuntimeFiles(dataDir: string): void {
-  const f = daemonFiles(dataDir)
-  rmSync(f.api, { force: true })
-  rmSync(f.pid, { force: true })
-}
+/** What is known about this directory's daemon: none, one that answers as itself, or a lock holder that does not (yet). */
+export type DaemonPresence =
+  | { state: 'stopped' }
+  | { state: 'running'; daemon: ProvenDaemon }
+  | { state: 'unproven'; reason: string }
 
-function readPid(file: string): number | undefined {
+/**
+ * Finds this directory's daemon without trusting any file alone: a pid file or api file left by
+ * a killed daemon (whose pid may now belong to anyone) proves nothing, so nobody is ever signalled
+ * on its word. Running means: the lock is held, and `GET /health` at the api URL answers with the
+ * pid and the per-start nonce the pid file holds.
+ */
+export async function findDaemon(dataDir: string): Promise<DaemonPresence> {
+  if (!lockHeld(dataDir)) return { state: 'stopped' }
+  const record = readPidFile(dataDir)
+  const url = apiUrl(dataDir)
+  if (record == null || url == null)
+    return { state: 'unproven', reason: 'it holds the lock but has not written its pid and URL yet' }
+  let answer: { pid?: unknown; instance?: unknown }
   try {
-    const n = Number(readFileSync(file, 'utf8').trim())
-    return Number.isSafeInteger(n) && n > 0 ? n : undefined
-  } catch {
-    return undefined
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) })
+    answer = (await res.json()) as typeof answer
+  } catch (err) {
+    return { state: 'unproven', reason: `its API at ${url} does not answer (${(err as Error).message})` }
+  }
+  if (answer.pid !== record.pid || answer.instance !== record.instance)
+    return { state: 'unproven', reason: `the API at ${url} is another daemon's (pid ${String(answer.pid)})` }
+  return { state: 'running', daemon: { pid: record.pid, instance: record.instance, url } }
+}
+
+/**
+ * The proven daemon of this directory, waiting up to `ms` for one that is still starting. Undefined
+ * when none runs; ERR_BUSY when something holds the lock but never proves itself.
+ */
+export async function provenDaemon(dataDir: string, ms = 10_000): Promise<ProvenDaemon | undefined> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const found = await findDaemon(dataDir)
+    if (found.state === 'stopped') return undefined
+    if (found.state === 'running') return found.daemon
+    if (Date.now() > deadline)
+      throw new BusyError(
+        `a process holds the daemon lock on ${dataDir} but is not proven to be its daemon: ${found.reason}; nothing was signalled`,
+      )
+    await new Promise((r) => setTimeout(r, 100))
   }
 }
 
-/** Waits until `pid` has exited, or throws after `ms`. */
-export async function waitForExit(pid: number, ms: number): Promise<void> {
+/** Publishes the URL once the daemon listens. */
+export function writeApiFile(dataDir: string, url: string): void {
+  writeAtomic(daemonFiles(dataDir).api, `${url}\n`)
+}
+
+export function removeApiFile(dataDir: string): void {
+  rmSync(daemonFiles(dataDir).api, { force: true })
+}
+
+/** Waits until the daemon of this directory has let go of its lock (it has exited), or throws after `ms`. */
+export async function waitForRelease(dataDir: string, pid: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms
-  while (pidAlive(pid)) {
+  while (lockHeld(dataDir)) {
     if (Date.now() > deadline)
       throw new IpfsKitError('ERR_TIMEOUT', `the daemon (pid ${pid}) did not stop within ${ms / 1000} s`)
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+/** Readers of a small runtime file see the old contents or the new, never a half-written one. */
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, text, { mode: 0o600 })
+  renameSync(tmp, path)
 }

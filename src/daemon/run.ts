@@ -1,9 +1,10 @@
-import type { Config } from '../config/config.ts'
+import type { ConfigLayers } from '../config/config.ts'
+import { resolveConfig } from '../config/config.ts'
 import { IpfsKitError } from '../errors.ts'
 import { Daemon } from './daemon.ts'
 import { buildApp } from './http/app.ts'
 import { loadOrCreateToken } from './http/auth.ts'
-import { acquireLock, removeRuntimeFiles, writeRuntimeFiles } from './lifecycle.ts'
+import { acquireLock, removeApiFile, writeApiFile } from './lifecycle.ts'
 import { securePermissions } from './permissions.ts'
 
 /**
@@ -12,14 +13,16 @@ import { securePermissions } from './permissions.ts'
  * runtime files. Resolves with the URL it listens on once it is serving; `done` settles at exit.
  */
 export async function runDaemon(
-  config: Config,
+  dataDir: string,
+  layers: ConfigLayers = {},
 ): Promise<{ url: string; done: Promise<void>; stop: () => Promise<void> }> {
-  const fixes = securePermissions(config.data_dir)
-  const release = acquireLock(config.data_dir)
+  const fixes = securePermissions(dataDir)
+  const { config, origins } = resolveConfig(dataDir, layers)
+  const lock = acquireLock(config.data_dir)
   let daemon: Daemon | undefined
   try {
     const token = loadOrCreateToken(config.data_dir)
-    daemon = await Daemon.start(config)
+    daemon = await Daemon.start(config, { instance: lock.instance, layers, origins })
     for (const f of fixes)
       daemon.log.warn(f, `${f.path} was mode ${f.was}, readable by others: set to ${f.now}`)
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host)
@@ -39,15 +42,16 @@ export async function runDaemon(
     const port = typeof address === 'object' && address != null ? address.port : config.port
     const host = config.host.includes(':') ? `[${config.host}]` : config.host
     const url = `http://${host}:${port}`
+    daemon.listening(config.host, port)
     const running = daemon
     let stopping: Promise<void> | undefined
     const stop = () => {
       stopping ??= (async () => {
         running.log.info('shutting down')
-        removeRuntimeFiles(config.data_dir)
+        removeApiFile(config.data_dir)
         await app.close()
         await running.close()
-        release()
+        lock.release()
       })()
       return stopping
     }
@@ -63,12 +67,12 @@ export async function runDaemon(
     // announced only once SIGTERM stops it cleanly: a client that reads <data>/api and at once sends
     // SIGTERM (a test, a supervisor) found the default action still in place, and the process died
     // with its lock and api file behind (seen once in test/security.test.ts under load)
-    writeRuntimeFiles(config.data_dir, url)
+    writeApiFile(config.data_dir, url)
     return { url, done, stop }
   } catch (err) {
     await daemon?.close().catch(() => {})
-    removeRuntimeFiles(config.data_dir)
-    release()
+    removeApiFile(config.data_dir)
+    lock.release()
     throw err
   }
 }

@@ -115,29 +115,46 @@ export function openStateDb(path: string): StateDb {
   let db: Database.Database
   try {
     db = new Database(path)
+    // the busy timeout first: switching a new file to WAL takes a lock another opener may hold
+    db.pragma('busy_timeout = 15000')
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
-    db.pragma('busy_timeout = 15000')
     db.pragma('foreign_keys = ON')
   } catch (err) {
     throw new RepoError(`cannot open the state database ${path}: ${(err as Error).message}`, { cause: err })
   }
-  migrate(db)
+  try {
+    migrate(db)
+  } catch (err) {
+    db.close()
+    throw err
+  }
   return db
 }
 
-function migrate(db: Database.Database): void {
+function schemaVersion(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number
   if (current > MIGRATIONS.length) {
     throw new RepoError(
       `state database schema version ${current} is newer than this ipfs-kit understands (${MIGRATIONS.length}): upgrade ipfs-kit`,
     )
   }
-  if (current === MIGRATIONS.length) return
+  return current
+}
+
+/**
+ * Brings the schema up to date. Many processes may open a new directory at once (a script starting
+ * several `ipfs add`s), so the version that decides which migrations run is read inside the same
+ * write transaction (BEGIN IMMEDIATE) that applies them: the first opener migrates, the others wait
+ * for its commit and then find nothing left to do.
+ */
+function migrate(db: Database.Database): void {
+  if (schemaVersion(db) === MIGRATIONS.length) return // the common case: no write lock taken
   // table rebuilds must not cascade deletes through foreign keys; the pragma only changes outside a transaction
   db.pragma('foreign_keys = OFF')
   try {
     db.transaction(() => {
+      const current = schemaVersion(db)
       for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!)
       const broken = db.pragma('foreign_key_check') as unknown[]
       if (broken.length > 0)

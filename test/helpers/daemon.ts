@@ -22,7 +22,11 @@ export function writeConfig(home: string, config: Record<string, unknown>): void
 }
 
 /** Starts `ipfs-kit daemon start --foreground --port 0` and waits until `<data>/api` is written. */
-export async function startDaemon(home: string, extraArgs: string[] = []): Promise<TestDaemon> {
+export async function startDaemon(
+  home: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<TestDaemon> {
   // a killed daemon leaves its api file behind; wait for the new daemon's, not that one
   rmSync(join(home, 'api'), { force: true })
   const child = spawn(
@@ -30,7 +34,7 @@ export async function startDaemon(home: string, extraArgs: string[] = []): Promi
     [BIN, '--data-dir', home, 'daemon', 'start', '--foreground', '--port', '0', ...extraArgs],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, IPFS_KIT_HOME: home },
+      env: { ...process.env, IPFS_KIT_HOME: home, ...env },
     },
   )
   let stderr = ''

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { InvalidInputError } from '../../errors.ts'
 import { globals } from '../context.ts'
-import { out, outJson } from '../output.ts'
+import { note, out, outJson } from '../output.ts'
 
 /** `ipfs-kit config show|get|set`: the effective config, and changes validated before they are saved. */
 export function registerConfig(program: Command): void {
@@ -9,17 +9,41 @@ export function registerConfig(program: Command): void {
 
   config
     .command('show')
-    .description('the effective config: defaults < config.json < IPFS_KIT_* env')
-    .action(async (_f: unknown, cmd: Command) => {
-      const { effective } = await load(cmd)
-      outJson(effective)
+    .description(
+      "the effective config: defaults < config.json < IPFS_KIT_* env < the daemon's start-up flags (the running daemon's, if one runs)",
+    )
+    .option('--origin', 'say which layer each value came from, as `git config --show-origin` does')
+    .addHelpText('after', '\nExamples:\n  ipfs-kit config show\n  ipfs-kit config show --origin')
+    .action(async (flags: { origin?: boolean }, cmd: Command) => {
+      const { dir, effective, origins, from } = await load(cmd)
+      if (from != null) note(`(the config of the daemon running at ${from})`)
+      if (!flags.origin) return outJson(effective)
+      if (globals(cmd).json) return outJson({ config: effective, origins })
+      const { configPath } = await import('../../config/config.ts')
+      for (const [key, origin] of Object.entries(origins)) {
+        const top = key.split('.')[0]!
+        const where =
+          origin === 'file'
+            ? `file:${configPath(dir)}`
+            : origin === 'env'
+              ? `env:IPFS_KIT_${top.toUpperCase()}`
+              : origin === 'flag'
+                ? `flag:--${top.replaceAll('_', '-')}`
+                : 'default'
+        out(`${where}\t${key}=${JSON.stringify(lookup(effective, key))}`)
+      }
     })
 
   config
     .command('get <key>')
     .description('one key, e.g. port or node.peers')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipfs-kit config get port\n  ipfs-kit config get replication.min_replicas',
+    )
     .action(async (key: string, _f: unknown, cmd: Command) => {
-      const { effective } = await load(cmd)
+      const { effective, from } = await load(cmd)
+      if (from != null) note(`(the config of the daemon running at ${from})`)
       const value = lookup(effective, key)
       if (value === undefined) throw new InvalidInputError(`unknown config key "${key}"`)
       out(typeof value === 'string' && !globals(cmd).json ? value : JSON.stringify(value))
@@ -30,24 +54,24 @@ export function registerConfig(program: Command): void {
     .description('set a key (value is JSON, or a plain string); a running daemon applies intervals at once')
     .addHelpText(
       'after',
-      '\nExamples:\n  ipfs-kit config set health_check_interval 10\n  ipfs-kit config set node.peers \'["/ip4/127.0.0.1/tcp/4101/p2p/12D3Koo..."]\'',
+      '\nExamples:\n  ipfs-kit config set health_check_interval 10\n  ipfs-kit config set node.peers \'["/ip4/127.0.0.1/tcp/4101/p2p/12D3KooWK1Eh3joP9JNUwSpfRbJUvoTUstjxigWg3P7xmmGqUP5m"]\'',
     )
     .action(async (key: string, raw: string, _f: unknown, cmd: Command) => {
-      const [{ readConfigFile, validateConfig, writeConfigFile, configPath }, { apiUrl }, { daemonClient }] =
-        await Promise.all([
-          import('../../config/config.ts'),
-          import('../../daemon/lifecycle.ts'),
-          import('../daemon-access.ts'),
-        ])
-      const { dir } = await load(cmd)
+      const [{ readConfigFile, validateConfig, writeConfigFile, configPath }, { daemonClient }] =
+        await Promise.all([import('../../config/config.ts'), import('../daemon-access.ts')])
+      const { dir, from } = await load(cmd)
       const value = parseValue(raw)
       const file = readConfigFile(dir)
       const next = assign(structuredClone(file), key, value)
       validateConfig(next, `config set ${key}`)
-      if (apiUrl(dir) != null) {
+      if (from != null) {
         const top = key.split('.')[0]!
         const r = await (await daemonClient(cmd)).setConfig({ [top]: next[top] })
-        if (r.restart_needed.length > 0)
+        if (r.overridden.length > 0)
+          out(
+            `saved; the daemon keeps the value its environment or start-up flags set: ${r.overridden.join(', ')}`,
+          )
+        else if (r.restart_needed.length > 0)
           out(`saved; restart the daemon to apply: ${r.restart_needed.join(', ')}`)
         else out('saved and applied')
         return
@@ -57,10 +81,29 @@ export function registerConfig(program: Command): void {
     })
 }
 
-async function load(cmd: Command) {
-  const { loadConfig, resolveDataDir } = await import('../../config/config.ts')
+/**
+ * The one effective config: the running daemon's (it knows its start-up flags and the host and
+ * port it listens on), or, when none runs, defaults < config.json < this shell's IPFS_KIT_* env.
+ */
+async function load(cmd: Command): Promise<{
+  dir: string
+  effective: Record<string, unknown>
+  origins: Record<string, string>
+  from?: string
+}> {
+  const [{ resolveConfig, resolveDataDir }, { findDaemon }] = await Promise.all([
+    import('../../config/config.ts'),
+    import('../../daemon/lifecycle.ts'),
+  ])
   const dir = resolveDataDir(globals(cmd).dataDir)
-  return { dir, effective: loadConfig(dir) as unknown as Record<string, unknown> }
+  const found = await findDaemon(dir)
+  if (found.state === 'running') {
+    const { DaemonClient } = await import('../../client/daemon-client.ts')
+    const view = await new DaemonClient({ dataDir: dir, url: found.daemon.url }).config({ origin: true })
+    return { dir, effective: view.config, origins: view.origins, from: found.daemon.url }
+  }
+  const { config, origins } = resolveConfig(dir)
+  return { dir, effective: config as unknown as Record<string, unknown>, origins }
 }
 
 function lookup(obj: Record<string, unknown>, key: string): unknown {

@@ -38,18 +38,15 @@ export function registerDaemon(program: Command): void {
       const { resolveDataDir } = await import('../../config/config.ts')
       const dir = resolveDataDir(globals(cmd).dataDir)
       const pid = await stopDaemon(dir)
+      if (pid == null) throw new IpfsKitError('ERR_NOT_RUNNING', `no daemon is running on ${dir}`)
       if (globals(cmd).json) outJson({ stopped: true, pid })
       else out(`daemon stopped (pid ${pid})`)
     })
 
   const restart = daemon.command('restart').description('stop the daemon if it runs, then start it')
   startFlags(restart).action(async (flags: StartFlags, cmd: Command) => {
-    const [{ resolveDataDir }, { runningPid }] = await Promise.all([
-      import('../../config/config.ts'),
-      import('../../daemon/lifecycle.ts'),
-    ])
-    const dir = resolveDataDir(globals(cmd).dataDir)
-    if (runningPid(dir) != null) await stopDaemon(dir)
+    const { resolveDataDir } = await import('../../config/config.ts')
+    await stopDaemon(resolveDataDir(globals(cmd).dataDir))
     await startDaemon(cmd, { ...flags, foreground: false })
   })
 
@@ -59,19 +56,22 @@ export function registerDaemon(program: Command): void {
       'whether the daemon runs, and its version, uptime, pid and counts; exits 1 if it is not running',
     )
     .action(async (_flags: unknown, cmd: Command) => {
-      const [{ resolveDataDir }, { apiUrl, runningPid }] = await Promise.all([
+      const [{ resolveDataDir }, { findDaemon }] = await Promise.all([
         import('../../config/config.ts'),
         import('../../daemon/lifecycle.ts'),
       ])
       const dir = resolveDataDir(globals(cmd).dataDir)
-      const url = apiUrl(dir)
-      const pid = runningPid(dir)
-      if (url == null || pid == null) {
-        if (globals(cmd).json) outJson({ running: false, data_dir: dir })
+      const found = await findDaemon(dir)
+      if (found.state !== 'running') {
+        const why = found.state === 'unproven' ? found.reason : undefined
+        if (globals(cmd).json)
+          outJson({ running: false, data_dir: dir, ...(why ? { lock_held: true, reason: why } : {}) })
+        else if (why != null) out(`daemon: not answering on ${dir}: a process ${why}`)
         else out(`daemon: not running on ${dir} (start it with: ipfs-kit daemon start)`)
         process.exitCode = EXIT.failed
         return
       }
+      const { url } = found.daemon
       const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(5000) })
       const status = (await res.json()) as Record<string, unknown> & {
         version: string
@@ -128,25 +128,26 @@ function overrides(flags: StartFlags): Record<string, unknown> {
 }
 
 async function startDaemon(cmd: Command, flags: StartFlags): Promise<void> {
-  const [{ loadConfig, resolveDataDir }, { runningPid, apiUrl }] = await Promise.all([
+  const [{ loadConfig, resolveDataDir }, { findDaemon, lockHeld, readPidFile }] = await Promise.all([
     import('../../config/config.ts'),
     import('../../daemon/lifecycle.ts'),
   ])
   const dir = resolveDataDir(globals(cmd).dataDir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const config = loadConfig(dir, overrides(flags))
   if (flags.foreground) {
     const { runDaemon } = await import('../../daemon/run.ts')
-    const { url, done } = await runDaemon(config)
+    const { url, done } = await runDaemon(dir, { flags: overrides(flags) })
     note(`daemon listening at ${url} (pid ${process.pid}); logs in ${join(dir, 'logs')}`)
     await done
     return
   }
-  const existing = runningPid(dir)
-  if (existing != null) {
+  loadConfig(dir, overrides(flags)) // a bad value is refused here, naming the key, before anything starts
+  // a quick answer for the common case; the lock the child takes decides every race
+  if (lockHeld(dir)) {
+    const pid = readPidFile(dir)?.pid
     throw new IpfsKitError(
       'ERR_BUSY',
-      `a daemon is already running on ${dir} (pid ${existing}): stop it with \`ipfs-kit daemon stop\``,
+      `a daemon is already running on ${dir}${pid == null ? '' : ` (pid ${pid})`}: stop it with \`ipfs-kit daemon stop\``,
     )
   }
   mkdirSync(join(dir, 'logs'), { recursive: true })
@@ -169,8 +170,9 @@ async function startDaemon(cmd: Command, flags: StartFlags): Promise<void> {
   })
   const deadline = Date.now() + 60_000
   for (;;) {
-    const url = apiUrl(dir)
-    if (url != null && runningPid(dir) === child.pid) {
+    const found = exited == null && readPidFile(dir)?.pid === child.pid ? await findDaemon(dir) : undefined
+    if (found?.state === 'running' && found.daemon.pid === child.pid) {
+      const { url } = found.daemon
       if (globals(cmd).json) outJson({ started: true, pid: child.pid, url })
       else out(`daemon started (pid ${child.pid}) at ${url}`)
       return
@@ -189,11 +191,16 @@ async function startDaemon(cmd: Command, flags: StartFlags): Promise<void> {
   }
 }
 
-async function stopDaemon(dir: string): Promise<number> {
-  const { runningPid, waitForExit } = await import('../../daemon/lifecycle.ts')
-  const pid = runningPid(dir)
-  if (pid == null) throw new IpfsKitError('ERR_NOT_RUNNING', `no daemon is running on ${dir}`)
-  process.kill(pid, 'SIGTERM')
-  await waitForExit(pid, 60_000)
-  return pid
+/**
+ * Stops this directory's daemon and waits until it has let go of its lock. Only a process proven
+ * to be that daemon (lock held, API answering with the pid file's pid and nonce) is signalled: a
+ * pid file left by a killed daemon may name any process by now. Undefined when none runs.
+ */
+async function stopDaemon(dir: string): Promise<number | undefined> {
+  const { provenDaemon, waitForRelease } = await import('../../daemon/lifecycle.ts')
+  const daemon = await provenDaemon(dir)
+  if (daemon == null) return undefined
+  process.kill(daemon.pid, 'SIGTERM')
+  await waitForRelease(dir, daemon.pid, 60_000)
+  return daemon.pid
 }

@@ -95,7 +95,10 @@ export function registerIpfs(program: Command): void {
       .description('write a file or a whole directory tree to disk')
       .argument('<path>', 'a CID or /ipfs/<cid>/path')
       .option('-o, --output <path>', 'where to write it (default: the CID)')
-      .addHelpText('after', '\nExample:\n  ipfs-kit ipfs get bafybei... -o ./site'),
+      .addHelpText(
+        'after',
+        '\nExample:\n  ipfs-kit ipfs get bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi -o ./site',
+      ),
   ).action(async (path: string, flags: FetchFlags & { output?: string }, cmd: Command) => {
     const [{ get }, { parseIpfsPath }] = await Promise.all([
       import('../../content/get.ts'),
@@ -113,7 +116,11 @@ export function registerIpfs(program: Command): void {
     ipfs
       .command('ls')
       .description('list the entries of a directory')
-      .argument('<path>', 'a CID or /ipfs/<cid>/path'),
+      .argument('<path>', 'a CID or /ipfs/<cid>/path')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  ipfs-kit ipfs ls bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi\n  ipfs-kit ipfs ls /ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/docs',
+      ),
   ).action(async (path: string, flags: FetchFlags, cmd: Command) => {
     const { ls } = await import('../../content/ls.ts')
     await withReader(cmd, flags, async (store) => {
@@ -144,7 +151,11 @@ export function registerIpfs(program: Command): void {
     ipfs
       .command('stat')
       .description('size, type and block count of a file or directory')
-      .argument('<path>', 'a CID or /ipfs/<cid>/path'),
+      .argument('<path>', 'a CID or /ipfs/<cid>/path')
+      .addHelpText(
+        'after',
+        '\nExample:\n  ipfs-kit ipfs stat QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o --json',
+      ),
   ).action(async (path: string, flags: FetchFlags, cmd: Command) => {
     const { stat } = await import('../../content/stat.ts')
     await withReader(cmd, flags, async (store) => {
@@ -225,7 +236,10 @@ export function registerIpfs(program: Command): void {
       .description('write the DAG under a CID as a CARv1 to stdout (or -o)')
       .argument('<cid>', 'root CID')
       .option('-o, --output <file>', 'write to this file instead of stdout')
-      .addHelpText('after', '\nExample:\n  ipfs-kit ipfs dag export bafy... > dag.car'),
+      .addHelpText(
+        'after',
+        '\nExample:\n  ipfs-kit ipfs dag export bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi > dag.car',
+      ),
   ).action(async (cidArg: string, flags: FetchFlags & { output?: string }, cmd: Command) => {
     const [{ exportCar }, { parseCid }] = await Promise.all([
       import('../../content/car.ts'),

@@ -85,6 +85,7 @@ export function registerManage(program: Command): void {
     backend
       .command(`${verb} <name>`)
       .description(`${verb} a backend (remembered across daemon restarts)`)
+      .addHelpText('after', `\nExample:\n  ipfs-kit backend ${verb} nas`)
       .action(async (name: string, _f: unknown, cmd: Command) => {
         const c = await daemonClient(cmd)
         const r = verb === 'start' ? await c.startBackend(name) : await c.stopBackend(name)
@@ -97,6 +98,10 @@ export function registerManage(program: Command): void {
     .description('the last lines of a backend log (or "daemon")')
     .option('-n, --lines <n>', 'how many lines', intFlag('--lines', 1), 50)
     .option('-f, --follow', 'keep printing new lines until interrupted')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipfs-kit backend logs nas -n 20\n  ipfs-kit backend logs daemon --follow',
+    )
     .action(async (name: string, flags: { lines: number; follow?: boolean }, cmd: Command) => {
       const c = await daemonClient(cmd)
       let last = (await c.logs(name, flags.lines)).lines
@@ -122,7 +127,10 @@ export function registerManage(program: Command): void {
     .option('--max <n>', 'maximum replicas', intFlag('--max', 1))
     .option('--prefer <backend>', 'preferred backend (repeatable, in order)', collect)
     .option('--exclude <backend>', 'backend never to use (repeatable)', collect)
-    .addHelpText('after', '\nExample:\n  ipfs-kit pin add bafy... --name photos --min 2')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ipfs-kit pin add bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi --name photos --min 2',
+    )
     .action(
       async (
         cidArg: string,
@@ -149,6 +157,7 @@ export function registerManage(program: Command): void {
     .command('remove <cid>')
     .alias('rm')
     .description('unpin a CID from every backend')
+    .addHelpText('after', '\nExample:\n  ipfs-kit pin rm QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o')
     .action(async (cidArg: string, _f: unknown, cmd: Command) => {
       const cid = parseCid(cidArg).toString()
       await (await daemonClient(cmd)).unpin(cid)
@@ -221,6 +230,10 @@ export function registerManage(program: Command): void {
   pin
     .command('status <cid>')
     .description('one pin: its policy and every replica')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ipfs-kit pin status QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o --json',
+    )
     .action(async (cidArg: string, _f: unknown, cmd: Command) => {
       const r = await (await daemonClient(cmd)).getPin(parseCid(cidArg).toString())
       const info = r.info as { replicas: Row[]; health: string; error: string | null; policy: Row }

@@ -12,7 +12,10 @@ export function registerRoute(program: Command): void {
   route
     .command('inspect <cid>')
     .description('backends holding verified copies of a CID, best first')
-    .addHelpText('after', '\nExample:\n  ipfs-kit route inspect bafy...')
+    .addHelpText(
+      'after',
+      '\nExample:\n  ipfs-kit route inspect bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+    )
     .action(async (cid: string, _f: unknown, cmd: Command) => {
       const reader = await open(cmd)
       const r = await reader.inspect(cid)

@@ -41,13 +41,13 @@ export function registerServer(program: Command): void {
       const [{ resolveDataDir }, { runningServerPid }, { waitForExit }] = await Promise.all([
         import('../../config/config.ts'),
         import('../../server/run.ts'),
-        import('../../daemon/lifecycle.ts'),
+        import('../../fs-utils.ts'),
       ])
       const dir = resolveDataDir(globals(cmd).dataDir)
       const pid = runningServerPid(dir)
       if (pid == null) throw new IpfsKitError('ERR_NOT_RUNNING', `no server is running on ${dir}`)
       process.kill(pid, 'SIGTERM')
-      await waitForExit(pid, 30_000)
+      await waitForExit(pid, 30_000, 'the server')
       if (globals(cmd).json) outJson({ stopped: true, pid })
       else out(`server stopped (pid ${pid})`)
     })

@@ -34,7 +34,7 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   })
-  app.setErrorHandler(errorHandler)
+  app.setErrorHandler(errorHandler(daemon.log))
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
 import { IpfsKitError } from '../../errors.ts'
 
 /** Error code -> HTTP status: the one table every route's errors go through. */
@@ -22,16 +24,44 @@ export const ErrorBody = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        request_id: {
+          type: 'string',
+          description: 'on 500 answers: find the details in the daemon log by it',
+        },
+      },
       required: ['code', 'message'],
     },
   },
   required: ['error'],
 } as const
 
-export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+/**
+ * Sends the answer for `err`. A 4xx carries its message (it tells the caller what to fix); a 500
+ * carries only a generic message and a request id, because its message is internal (file paths,
+ * library errors): `internal` logs the details under that id.
+ */
+export function sendError(
+  reply: FastifyReply,
+  err: unknown,
+  internal: (err: unknown) => string = () => newRequestId(),
+): FastifyReply {
+  const status = statusOf(err)
+  if (status === 500) {
+    const requestId = internal(err)
+    const code = err instanceof IpfsKitError ? err.code : 'ERR_INTERNAL'
+    return reply.code(status).send({
+      error: {
+        code,
+        message: `internal error: the daemon log has the details under request id ${requestId}`,
+        request_id: requestId,
+      },
+    })
+  }
   if (err instanceof IpfsKitError) {
-    return reply.code(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message } })
+    return reply.code(status).send({ error: { code: err.code, message: err.message } })
   }
   const fe = err as FastifyError
   if (fe.validation != null) {
@@ -40,23 +70,29 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
       .code(400)
       .send({ error: { code: 'ERR_INVALID_INPUT', message: `invalid ${where}: ${fe.message}` } })
   }
-  if (fe.statusCode != null && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const code =
-      fe.statusCode === 413
-        ? 'ERR_PAYLOAD_TOO_LARGE'
-        : fe.statusCode === 404
-          ? 'ERR_NOT_FOUND'
-          : 'ERR_INVALID_INPUT'
-    return reply.code(fe.statusCode).send({ error: { code, message: fe.message } })
-  }
-  return reply
-    .code(500)
-    .send({ error: { code: 'ERR_INTERNAL', message: (err as Error).message ?? String(err) } })
+  const code =
+    status === 413 ? 'ERR_PAYLOAD_TOO_LARGE' : status === 404 ? 'ERR_NOT_FOUND' : 'ERR_INVALID_INPUT'
+  return reply.code(status).send({ error: { code, message: fe.message } })
 }
 
-export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (!(err instanceof IpfsKitError) && (err as FastifyError).statusCode == null) {
-    req.log.error({ err }, 'unexpected error')
-  }
-  return sendError(reply, err)
+function statusOf(err: unknown): number {
+  if (err instanceof IpfsKitError) return STATUS[err.code] ?? 500
+  const fe = err as FastifyError
+  if (fe.validation != null) return 400
+  if (fe.statusCode != null && fe.statusCode >= 400 && fe.statusCode < 500) return fe.statusCode
+  return 500
+}
+
+function newRequestId(): string {
+  return randomBytes(8).toString('hex')
+}
+
+/** The API's error handler: 500s are logged to the daemon log with their request id. */
+export function errorHandler(log: Logger) {
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply =>
+    sendError(reply, err, (e) => {
+      const requestId = newRequestId()
+      log.error({ err: e, requestId, method: req.method, url: req.url }, 'internal error')
+      return requestId
+    })
 }

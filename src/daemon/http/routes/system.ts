@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
-import { loadConfig, readConfigFile, validateConfig, writeConfigFile } from '../../../config/config.ts'
+import { readConfigFile, validateConfig, writeConfigFile } from '../../../config/config.ts'
 import { TooManyClientsError } from '../../../errors.ts'
 import type { Daemon } from '../../daemon.ts'
 import { SseClients } from '../../events.ts'
@@ -25,6 +25,8 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
                 status: { type: 'string' },
                 version: { type: 'string' },
                 uptime_s: { type: 'number' },
+                pid: { type: 'integer' },
+                instance: { type: 'string', description: 'a nonce of this start, also in <data>/daemon.pid' },
               },
             },
           },
@@ -34,6 +36,8 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
         status: 'ok',
         version: daemon.version,
         uptime_s: (Date.now() - daemon.startedAt) / 1000,
+        pid: process.pid,
+        instance: daemon.instance,
       }),
     )
 
@@ -59,13 +63,28 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
       },
     )
 
-    app.get('/config', { schema: { summary: 'The effective config' } }, async () => daemon.config)
+    app.get<{ Querystring: { origin?: boolean } }>(
+      '/config',
+      {
+        schema: {
+          summary: 'The effective config in use; with ?origin=true, also the layer each value came from',
+          description:
+            'Layers, lowest first: default < file (config.json) < env (IPFS_KIT_*) < flag (daemon start-up flags). ' +
+            'host and port are the ones the API listens on. pending_restart lists keys changed since start that apply at the next start.',
+          querystring: { type: 'object', properties: { origin: { type: 'boolean', default: false } } },
+        },
+      },
+      async (req) =>
+        req.query.origin
+          ? { config: daemon.config, origins: daemon.configOrigins, pending_restart: daemon.pendingRestart }
+          : daemon.config,
+    )
 
     app.put<{ Body: Record<string, unknown> }>(
       '/config',
       {
         schema: {
-          summary: 'Change config.json keys; intervals and log level apply at once',
+          summary: 'Change config.json keys, then reload every layer; intervals and log level apply at once',
           body: { type: 'object' },
           response: { 400: ErrorBody, 401: ErrorBody },
         },
@@ -73,14 +92,15 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
       async (req) => {
         const next = { ...readConfigFile(daemon.repo.dir), ...req.body }
         validateConfig(next, 'PUT /config')
-        const restartNeeded = ['host', 'port', 'backends', 'node'].filter(
-          (k) =>
-            k in req.body &&
-            JSON.stringify(req.body[k]) !== JSON.stringify(daemon.config[k as keyof typeof daemon.config]),
-        )
         writeConfigFile(daemon.repo.dir, next)
-        daemon.applyConfig(loadConfig(daemon.repo.dir))
-        return { config: daemon.config, restart_needed: restartNeeded }
+        // of the keys waiting for a restart, the ones this change touched
+        const restart_needed = daemon.reloadConfig().restart_needed.filter((k) => k in req.body)
+        // a key the environment or a start-up flag sets keeps that value: say so rather than "applied"
+        const overridden = Object.keys(req.body).filter((k) => {
+          const origin = daemon.configOrigins[k]
+          return origin === 'env' || origin === 'flag'
+        })
+        return { config: daemon.config, restart_needed, overridden }
       },
     )
 
