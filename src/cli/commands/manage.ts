@@ -182,7 +182,7 @@ export function registerManage(program: Command): void {
     .option('--all', 'every pin, page after page, printed as each page arrives (--json: one pin per line)')
     .addHelpText(
       'after',
-      '\nExamples:\n  ipfs-kit pin list --limit 50\n  ipfs-kit pin list --limit 50 --before <last cid printed>\n  ipfs-kit pin list --all --json > pins.ndjson',
+      '\nExamples:\n  ipfs-kit pin list --limit 50\n  ipfs-kit pin list --limit 50 --before bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy\n  ipfs-kit pin list --all --json > pins.ndjson',
     )
     .action(
       async (

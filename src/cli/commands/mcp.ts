@@ -8,7 +8,7 @@ export function registerMcp(program: Command): void {
     .description('run the MCP server over stdio (for desktop AI clients); stdout carries only MCP messages')
     .addHelpText(
       'after',
-      '\nExample (a desktop client config):\n  {"mcpServers": {"ipfs-kit": {"command": "ipfs-kit", "args": ["mcp"]}}}',
+      '\nExample:\n  ipfs-kit mcp\n\nIn a desktop client\'s config:\n  {"mcpServers": {"ipfs-kit": {"command": "ipfs-kit", "args": ["mcp"]}}}',
     )
     .action(async (_flags: unknown, cmd: Command) => {
       const [{ loadConfig, resolveDataDir }, { runStdioMcp }] = await Promise.all([
