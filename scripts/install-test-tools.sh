@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests compare against: Kubo (built from the Go module proxy) and Debian's
-# independent `ipfs-cid` (its binary is ipfs_cid). Idempotent and quick when both are already there.
+# Installs what the tests compare against: Kubo (built from the Go module proxy), Debian's
+# independent `ipfs-cid` (its binary is ipfs_cid), and a second Node.js (scripts/install-node.sh).
+# Idempotent and quick when all are already there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if ! command -v ipfs_cid >/dev/null 2>&1; then
@@ -11,3 +12,5 @@ if ! command -v ipfs_cid >/dev/null 2>&1; then
   fi
 fi
 bash "$here/install-kubo.sh"
+# a second Node (the current LTS) for the test that runs the CLI against an addon built for another Node
+bash "$here/install-node.sh" >/dev/null

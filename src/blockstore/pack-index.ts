@@ -1,6 +1,7 @@
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { BusyError } from '../errors.ts'
 import { pidAlive } from '../fs-utils.ts'
+import { openSqlite } from '../state/sqlite.ts'
 
 /** Where a block's bytes live: a byte range in one pack file. */
 export interface BlockLocation {
@@ -48,7 +49,7 @@ export class PackIndex {
   private readonly insert: Database.Statement<[Uint8Array, Uint8Array, number, number, number]>
 
   constructor(path: string) {
-    this.db = new Database(path)
+    this.db = openSqlite(path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
     this.db.pragma('busy_timeout = 15000')
