@@ -77,7 +77,7 @@ export async function daemonBench(dir: string, httpSeconds: number, pinsCount: n
   const files = join(dir, 'small')
   mkdirSync(files, { recursive: true })
   for (let i = 0; i < pinsCount; i++) writeFileSync(join(files, `f${i}`), `pin me ${i}`)
-  const cids = execFileSync('node', [BIN, 'ipfs', 'add', '-r', '-q', '--pin=false', files], {
+  const cids = execFileSync(process.execPath, [BIN, 'ipfs', 'add', '-r', '-q', '--pin=false', files], {
     env: { ...process.env, IPFS_KIT_HOME: home },
     maxBuffer: 64 << 20,
   })
@@ -186,10 +186,10 @@ async function indexBench(dir: string, n: number): Promise<string> {
   times.sort((a, b) => a - b)
   const pick = () => cids[Math.floor(Math.random() * cids.length)]!
   const cliInspect = sample(5, () =>
-    timeCommand(`node ${BIN} --data-dir ${home} route inspect ${pick()} > /dev/null`),
+    timeCommand(`${process.execPath} ${BIN} --data-dir ${home} route inspect ${pick()} > /dev/null`),
   )
-  const floor = sample(5, () => timeCommand('node -e 0'))
-  const version = sample(5, () => timeCommand(`node ${BIN} --version`))
+  const floor = sample(5, () => timeCommand(`${process.execPath} -e 0`))
+  const version = sample(5, () => timeCommand(`${process.execPath} ${BIN} --version`))
   const reader = new RouteReader({ dataDir: home })
   await reader.inspect(pick())
   const lookups = 10_000

@@ -2,7 +2,9 @@
 # Installs what the tests use besides npm packages, from Debian's archive when run as root:
 # ipfs-cid (an independent CID reference; binary ipfs_cid), strace (the durability-order test reads
 # system calls), faketime (the clock-jump fault test), chromium (the dashboard test, driven by
-# playwright-core); then builds Kubo from the Go module proxy. Idempotent and quick when all are there.
+# playwright-core); a second Node.js, the current LTS (scripts/install-node.sh), for the test that runs
+# the CLI against an addon built for another Node; then builds Kubo from the Go module proxy.
+# Idempotent and quick when all are there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 missing=()
@@ -17,4 +19,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "install-test-tools: missing ${missing[*]}: run 'sudo apt-get install ${missing[*]}'" >&2
   fi
 fi
+bash "$here/install-node.sh" >/dev/null
 bash "$here/install-kubo.sh"

@@ -105,6 +105,13 @@ export class TooManyClientsError extends IpfsKitError {
   }
 }
 
+/** A native addon (better-sqlite3) that is missing or was built for another Node.js version. */
+export class NativeAddonError extends IpfsKitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_NATIVE_ADDON', message, options)
+  }
+}
+
 function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
 }

@@ -1,5 +1,6 @@
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { pidAlive } from '../fs-utils.ts'
+import { openSqlite } from '../state/sqlite.ts'
 
 /** Where a block's bytes live: a byte range in one pack file. */
 export interface BlockLocation {
@@ -65,7 +66,7 @@ export class PackIndex {
   private readonly upsert: Database.Statement<[Uint8Array, Uint8Array, number, number, number]>
 
   constructor(path: string) {
-    this.db = new Database(path)
+    this.db = openSqlite(path)
     // the busy timeout first: switching a new file to WAL takes a lock another opener may hold
     this.db.pragma('busy_timeout = 15000')
     this.db.pragma('journal_mode = WAL')

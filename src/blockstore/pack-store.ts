@@ -5,7 +5,13 @@ import { promisify } from 'node:util'
 import type { AbortOptions } from 'abort-error'
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
-import { BlockCorruptError, BlockNotFoundError, InvalidInputError, RepoError } from '../errors.ts'
+import {
+  BlockCorruptError,
+  BlockNotFoundError,
+  InvalidInputError,
+  NativeAddonError,
+  RepoError,
+} from '../errors.ts'
 import { fsyncDir } from '../fs-utils.ts'
 import { assertSupportedHash, blockKey, IDENTITY, MAX_BLOCK_SIZE, matchesCid } from './hashing.ts'
 import { type BlockLocation, type IndexEntry, PackIndex } from './pack-index.ts'
@@ -70,6 +76,7 @@ export class PackStore implements Blockstore {
       mkdirSync(join(root, 'packs'), { recursive: true })
       return new PackStore(root)
     } catch (err) {
+      if (err instanceof NativeAddonError) throw err
       throw new RepoError(`cannot open the blockstore at ${root}: ${(err as Error).message}`, { cause: err })
     }
   }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { BusyError, IpfsKitError, RepoError } from '../errors.ts'
 import { pidAlive } from '../fs-utils.ts'
+import { openSqlite } from '../state/sqlite.ts'
 
 /** The files a running daemon keeps in its data directory. */
 export function daemonFiles(dataDir: string) {
@@ -63,7 +64,7 @@ function openLock(lock: string): Database.Database {
   for (let attempt = 0; ; attempt++) {
     let db: Database.Database | undefined
     try {
-      db = new Database(lock)
+      db = openSqlite(lock)
       // a `daemon status` or `stop` probing the lock holds it for microseconds: wait that out
       db.pragma('busy_timeout = 2000')
       // nothing is ever written: no rollback journal, so a killed daemon leaves no journal behind
@@ -119,7 +120,7 @@ export function lockHeld(dataDir: string): boolean {
   if (!existsSync(lock)) return false
   let db: Database.Database | undefined
   try {
-    db = new Database(lock, { readonly: true, fileMustExist: true })
+    db = openSqlite(lock, { readonly: true, fileMustExist: true })
     db.pragma('busy_timeout = 0')
     db.prepare('SELECT count(*) FROM sqlite_master').get()
     return false

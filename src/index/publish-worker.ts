@@ -13,8 +13,8 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { parentPort, type Worker, workerData } from 'node:worker_threads'
-import Database from 'better-sqlite3'
 import { fsyncDir, pidAlive } from '../fs-utils.ts'
+import { openSqlite } from '../state/sqlite.ts'
 import { startWorker } from './publish.ts'
 import { batchBuffers, type PinBatch, readPinBatches } from './read-pins.ts'
 import { PIN_INDEX_FILE, ROW_GROUP_ROWS } from './schema.ts'
@@ -66,7 +66,7 @@ function serveReads(port: NonNullable<typeof parentPort>): void {
     const reply = (msg: ReadReply, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer)
     const statePath = join(req.dataDir, 'state.db')
     try {
-      const db = new Database(statePath, { readonly: true, fileMustExist: true })
+      const db = openSqlite(statePath, { readonly: true, fileMustExist: true })
       try {
         db.pragma('busy_timeout = 15000')
         db.pragma(`mmap_size = ${MMAP_BYTES}`)

@@ -1,5 +1,6 @@
-import Database from 'better-sqlite3'
-import { RepoError } from '../errors.ts'
+import type Database from 'better-sqlite3'
+import { NativeAddonError, RepoError } from '../errors.ts'
+import { openSqlite } from './sqlite.ts'
 
 /**
  * Schema migrations, applied in order; PRAGMA user_version records how many have run.
@@ -114,13 +115,14 @@ export type StateDb = Database.Database
 export function openStateDb(path: string): StateDb {
   let db: Database.Database
   try {
-    db = new Database(path)
+    db = openSqlite(path)
     // the busy timeout first: switching a new file to WAL takes a lock another opener may hold
     db.pragma('busy_timeout = 15000')
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
   } catch (err) {
+    if (err instanceof NativeAddonError) throw err
     throw new RepoError(`cannot open the state database ${path}: ${(err as Error).message}`, { cause: err })
   }
   try {

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { CID } from 'multiformats/cid'
-import { BusyError, RepoError } from '../errors.ts'
+import { BusyError, NativeAddonError, RepoError } from '../errors.ts'
+import { openSqlite } from '../state/sqlite.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS root (
@@ -33,13 +34,14 @@ export class RootStore {
     const dir = join(dataDir, 'vfs')
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 })
-      this.db = new Database(join(dir, 'vfs.db'))
+      this.db = openSqlite(join(dir, 'vfs.db'))
       this.db.pragma('journal_mode = WAL')
       this.db.pragma('synchronous = FULL')
       // waiting happens in lock(), asynchronously; a statement never blocks the event loop for long
       this.db.pragma('busy_timeout = 1000')
       this.db.exec(SCHEMA)
     } catch (err) {
+      if (err instanceof NativeAddonError) throw err
       throw new RepoError(`cannot open the VFS database in ${dir}: ${(err as Error).message}`, { cause: err })
     }
   }
@@ -103,7 +105,7 @@ export class RootStore {
 export function readVfsRoot(dataDir: string): CID | undefined {
   const path = vfsDbPath(dataDir)
   if (!existsSync(path)) return undefined
-  const db = new Database(path, { fileMustExist: true })
+  const db = openSqlite(path, { fileMustExist: true })
   try {
     db.pragma('busy_timeout = 15000')
     const row = db.prepare('SELECT cid FROM root WHERE id = 1').get() as { cid: string } | undefined

@@ -14,13 +14,13 @@ export interface RunResult {
   signal: NodeJS.Signals | null
 }
 
-/** Runs the real `ipfs-kit` binary with a data directory, optional stdin, and returns its output. */
+/** Runs the real `ipfs-kit` binary (under this Node unless `node` names another) with a data directory, optional stdin, and returns its output. */
 export function run(
   args: string[],
-  opts: { home: string; input?: Uint8Array | string; cwd?: string },
+  opts: { home: string; input?: Uint8Array | string; cwd?: string; node?: string },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(opts.node ?? process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, IPFS_KIT_HOME: opts.home },
       stdio: ['pipe', 'pipe', 'pipe'],
