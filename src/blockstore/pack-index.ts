@@ -236,6 +236,20 @@ export class PackIndex {
    * them): otherwise nothing changes and the answer says which.
    */
   deleteIfQuiet(entries: readonly IndexEntry[], generation: number): 'deleted' | 'busy' | 'changed' {
+    // never wait for the write lock here (a writer's commit holds it through an fsync): SQLite's busy
+    // wait would block the event loop; the caller waits asynchronously and tries again instead
+    this.db.pragma('busy_timeout = 0')
+    try {
+      return this.deleteNow(entries, generation)
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') return 'busy'
+      throw err
+    } finally {
+      this.db.pragma('busy_timeout = 15000')
+    }
+  }
+
+  private deleteNow(entries: readonly IndexEntry[], generation: number): 'deleted' | 'busy' | 'changed' {
     return this.db
       .transaction(() => {
         for (const w of this.db.prepare('SELECT id, pid FROM writers').all() as {
