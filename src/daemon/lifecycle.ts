@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
-import { BusyError, IpfsKitError, RepoError } from '../errors.ts'
+import { BusyError, IpfsKitError, NativeAddonError, RepoError } from '../errors.ts'
 import { pidAlive } from '../fs-utils.ts'
 import { openSqlite } from '../state/sqlite.ts'
 
@@ -73,6 +73,7 @@ function openLock(lock: string): Database.Database {
       return db
     } catch (err) {
       db?.close()
+      if (err instanceof NativeAddonError) throw err // already one line with the fix
       const code = (err as { code?: string }).code
       const dir = join(lock, '..')
       if (code === 'SQLITE_BUSY') {
