@@ -187,7 +187,7 @@ describe('gateway /ipfs/<cid>[/path]', () => {
   // a client that stops reading for a while makes the server stop reading blocks, not buffer the file.
   test('a large file streams with bounded memory to a client that stalls: the server peak RSS grows far less than the file', async () => {
     const big = join(tmp.dir, 'big.bin')
-    writeRandomFile(big, 192 * 1024 * 1024, 'big')
+    writeRandomFile(big, 384 * 1024 * 1024, 'big')
     const cid = await add(home, [big])
     const peakBefore = peakRss(server.child.pid!)
     const res = await server.call(`/ipfs/${cid}`)
@@ -202,11 +202,12 @@ describe('gateway /ipfs/<cid>[/path]', () => {
         await new Promise((r) => setTimeout(r, 1500))
       }
     }
-    assert.equal(n, 192 * 1024 * 1024)
+    assert.equal(n, 384 * 1024 * 1024)
     assert.equal(hash.digest('hex'), createHash('sha256').update(readFileSync(big)).digest('hex'))
     const growth = peakRss(server.child.pid!) - peakBefore
-    // buffering the file would grow it by 192 MiB; a bounded window plus GC slack stays well under a third
-    assert.ok(growth < 64 * 1024 * 1024, `peak RSS grew by ${growth} bytes serving a 192 MiB file`)
+    // buffering the file would grow it by 384 MiB; a bounded window plus the garbage collector's slack
+    // (Node 24's collector lets more accumulate than Node 20's: 82 MB at 192 MiB) stays under a third
+    assert.ok(growth < 128 * 1024 * 1024, `peak RSS grew by ${growth} bytes serving a 384 MiB file`)
   })
 })
 
