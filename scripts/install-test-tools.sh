@@ -3,7 +3,8 @@
 # ipfs-cid (an independent CID reference; binary ipfs_cid), strace (the durability-order test reads
 # system calls), faketime (the clock-jump fault test), chromium (the dashboard test, driven by
 # playwright-core); a second Node.js, the current LTS (scripts/install-node.sh), for the test that runs
-# the CLI against an addon built for another Node; then builds Kubo from the Go module proxy.
+# the CLI against an addon built for another Node; then builds Kubo, IPFS Cluster and versitygw (an S3
+# server) from the Go module proxy (scripts/install-go-tools.sh).
 # Idempotent and quick when all are there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,4 +21,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 bash "$here/install-node.sh" >/dev/null
-bash "$here/install-kubo.sh"
+bash "$here/install-go-tools.sh"
