@@ -112,6 +112,13 @@ export class NativeAddonError extends IpfsKitError {
   }
 }
 
+/** A storage backend (Kubo, a cluster, S3, a pinning service) refused or failed a call; the message names it. */
+export class BackendError extends IpfsKitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_BACKEND', message, options)
+  }
+}
+
 function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
 }

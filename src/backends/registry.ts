@@ -3,6 +3,7 @@ import type { Config } from '../config/config.ts'
 import { InvalidInputError } from '../errors.ts'
 import type { Repo } from '../repo.ts'
 import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
+import { KuboBackend, KuboOptions } from './kubo.ts'
 import { LocalBackend } from './local.ts'
 import type { Backend, BackendContext } from './types.ts'
 
@@ -18,6 +19,7 @@ function type<S extends z.ZodTypeAny>(t: BackendType<S>): BackendType<S> {
 /** Every configurable backend type. Adding one is a new file and one line here. */
 const TYPES: Record<string, BackendType<z.ZodTypeAny>> = {
   filesystem: type({ options: FilesystemOptions, create: (o, ctx) => new FilesystemBackend(o, ctx) }),
+  kubo: type({ options: KuboOptions, create: (o, ctx) => new KuboBackend(o, ctx) }),
 }
 
 /** Builds the backends from config: `local` first, then each configured one, validated by its type. */

@@ -16,6 +16,8 @@ export interface KuboDaemon extends KuboProcess {
   readonly addrs: string[]
   /** `ipfs ARGS` against this daemon; stdout (trimmed when `raw` is not set). */
   ipfs(args: string[], opts?: { input?: Buffer | string }): Promise<string>
+  /** `ipfs ARGS` against this daemon; stdout as bytes (for `cat`, `dag export`, `block get`). */
+  ipfsBytes(args: string[]): Promise<Buffer>
   /** Stops the daemon and removes its repo. */
   close(): Promise<void>
 }
@@ -40,6 +42,11 @@ export async function startKuboDaemon(
     const { stdout } = await p
     return stdout.trim()
   }
+  const ipfsBytes = async (args: string[]) => {
+    const p = run(KUBO_BIN, args, { env, maxBuffer: 1 << 30, encoding: 'buffer' })
+    p.child.stdin?.end()
+    return (await p).stdout
+  }
   const id = JSON.parse(await ipfs(['id'])) as { ID: string; Addresses: string[] | null }
   return {
     ...proc,
@@ -47,6 +54,7 @@ export async function startKuboDaemon(
     peerId: id.ID,
     addrs: (id.Addresses ?? []).filter((a) => a.startsWith('/ip4/127.0.0.1/')),
     ipfs,
+    ipfsBytes,
     async close() {
       await proc.stop()
       if (own) rmSync(repo, { recursive: true, force: true })
