@@ -37,7 +37,9 @@ await build({
   platform: 'node',
   target: 'node20.19',
   // native addons load from node_modules as usual
-  external: ['better-sqlite3'],
+  // the AWS SDK stays a package of its own: only the s3 backend loads it, on first use, and bundling
+  // its CommonJS build would cost the bundle size for nothing
+  external: ['better-sqlite3', '@aws-sdk/*'],
   define: { IPFS_KIT_VERSION: JSON.stringify(version) },
   // CommonJS dependencies inside an ES module bundle still call require() for Node built-ins
   banner: {

@@ -5,6 +5,7 @@ import type { Repo } from '../repo.ts'
 import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
 import { KuboBackend, KuboOptions } from './kubo.ts'
 import { LocalBackend } from './local.ts'
+import { S3Backend, S3Options } from './s3.ts'
 import type { Backend, BackendContext } from './types.ts'
 
 export interface BackendType<S extends z.ZodTypeAny> {
@@ -20,6 +21,7 @@ function type<S extends z.ZodTypeAny>(t: BackendType<S>): BackendType<S> {
 const TYPES: Record<string, BackendType<z.ZodTypeAny>> = {
   filesystem: type({ options: FilesystemOptions, create: (o, ctx) => new FilesystemBackend(o, ctx) }),
   kubo: type({ options: KuboOptions, create: (o, ctx) => new KuboBackend(o, ctx) }),
+  s3: type({ options: S3Options, create: (o, ctx) => new S3Backend(o, ctx) }),
 }
 
 /** Builds the backends from config: `local` first, then each configured one, validated by its type. */

@@ -98,6 +98,54 @@ export const ConfigSchema = z
   })
   .strict()
 
+/** Backend config keys that hold a credential: shown as `REDACTED`, never logged or answered. */
+export const SECRET_KEY = /(secret|token|password|credential|^access_key|_access_key)/i
+export const REDACTED = '***'
+
+/**
+ * A copy of a config (or a config file's contents) fit to show: every backend key that names a
+ * credential (`secret_access_key`, `token`, ...) is replaced by `***`. `GET /config`, `config show`
+ * and `config get` answer with this, so a secret set in config.json is never echoed back.
+ */
+export function redactConfig<T>(config: T): T {
+  const c = config as Record<string, unknown>
+  if (c == null || typeof c !== 'object' || !Array.isArray(c.backends)) return config
+  const backends = (c.backends as Record<string, unknown>[]).map((b) =>
+    Object.fromEntries(
+      Object.entries(b).map(([k, v]) => [k, SECRET_KEY.test(k) && v != null ? REDACTED : v]),
+    ),
+  )
+  return { ...c, backends } as T
+}
+
+/**
+ * Undoes `redactConfig` for a config about to be written: a backend credential sent back as `***`
+ * (a GET /config edited and PUT back) keeps the value the same backend has in `previous`.
+ */
+export function keepSecrets(
+  next: Record<string, unknown>,
+  previous: Record<string, unknown>,
+): Record<string, unknown> {
+  if (!Array.isArray(next.backends)) return next
+  const before = new Map(
+    (Array.isArray(previous.backends) ? (previous.backends as Record<string, unknown>[]) : []).map((b) => [
+      b.name,
+      b,
+    ]),
+  )
+  const backends = (next.backends as Record<string, unknown>[]).map((b) =>
+    b == null || typeof b !== 'object'
+      ? b
+      : Object.fromEntries(
+          Object.entries(b).map(([k, v]) => [
+            k,
+            v === REDACTED && SECRET_KEY.test(k) ? before.get(b.name)?.[k] : v,
+          ]),
+        ),
+  )
+  return { ...next, backends }
+}
+
 export type ConfigFile = z.input<typeof ConfigSchema>
 export type Config = z.infer<typeof ConfigSchema> & { data_dir: string }
 export type ReplicationPolicy = z.infer<typeof policy>

@@ -91,7 +91,7 @@ async function load(cmd: Command): Promise<{
   origins: Record<string, string>
   from?: string
 }> {
-  const [{ resolveConfig, resolveDataDir }, { findDaemon }] = await Promise.all([
+  const [{ redactConfig, resolveConfig, resolveDataDir }, { findDaemon }] = await Promise.all([
     import('../../config/config.ts'),
     import('../../daemon/lifecycle.ts'),
   ])
@@ -103,7 +103,7 @@ async function load(cmd: Command): Promise<{
     return { dir, effective: view.config, origins: view.origins, from: found.daemon.url }
   }
   const { config, origins } = resolveConfig(dir)
-  return { dir, effective: config as unknown as Record<string, unknown>, origins }
+  return { dir, effective: redactConfig(config) as unknown as Record<string, unknown>, origins }
 }
 
 function lookup(obj: Record<string, unknown>, key: string): unknown {

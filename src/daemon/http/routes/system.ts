@@ -1,6 +1,12 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
-import { readConfigFile, validateConfig, writeConfigFile } from '../../../config/config.ts'
+import {
+  keepSecrets,
+  readConfigFile,
+  redactConfig,
+  validateConfig,
+  writeConfigFile,
+} from '../../../config/config.ts'
 import { TooManyClientsError } from '../../../errors.ts'
 import type { Daemon } from '../../daemon.ts'
 import { SseClients } from '../../events.ts'
@@ -76,8 +82,12 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
       },
       async (req) =>
         req.query.origin
-          ? { config: daemon.config, origins: daemon.configOrigins, pending_restart: daemon.pendingRestart }
-          : daemon.config,
+          ? {
+              config: redactConfig(daemon.config),
+              origins: daemon.configOrigins,
+              pending_restart: daemon.pendingRestart,
+            }
+          : redactConfig(daemon.config),
     )
 
     app.put<{ Body: Record<string, unknown> }>(
@@ -90,7 +100,8 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
         },
       },
       async (req) => {
-        const next = { ...readConfigFile(daemon.repo.dir), ...req.body }
+        const current = readConfigFile(daemon.repo.dir)
+        const next = keepSecrets({ ...current, ...req.body }, current)
         validateConfig(next, 'PUT /config')
         writeConfigFile(daemon.repo.dir, next)
         // of the keys waiting for a restart, the ones this change touched
@@ -100,7 +111,7 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
           const origin = daemon.configOrigins[k]
           return origin === 'env' || origin === 'flag'
         })
-        return { config: daemon.config, restart_needed, overridden }
+        return { config: redactConfig(daemon.config), restart_needed, overridden }
       },
     )
 
