@@ -141,7 +141,7 @@ describe('s3 backend against versitygw', () => {
     await backend.put(root, exportCar(repo.blocks, root))
     const onDisk = join(s3.dir, 'pins', 'ipfs', `${root}.car`)
     const bytes = readFileSync(onDisk)
-    bytes[bytes.length - 100] ^= 0xff
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff
     writeFileSync(onDisk, bytes)
     const verified = await backend.verify(root)
     assert.equal(verified.ok, false)
