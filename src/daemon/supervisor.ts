@@ -99,7 +99,9 @@ export class Supervisor {
     const backend = this.get(name)
     const view = this.views.get(name)!
     if (persist) this.records.setDesired(name, 'running')
-    if (view.state === 'running') return { ...view }
+    // a running backend whose last probe failed (a managed process that died) is started again:
+    // every backend's start() is a no-op for what is already up
+    if (view.state === 'running' && view.health?.status !== 'unhealthy') return { ...view }
     try {
       await backend.start()
       view.state = 'running'
