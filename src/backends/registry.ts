@@ -37,20 +37,40 @@ export function buildBackends(
     if (seen.has(entry.name))
       throw new InvalidInputError(`invalid config key "${key}.name": "${entry.name}" is used twice`)
     seen.add(entry.name)
-    const t = TYPES[entry.type]
-    if (t == null) {
-      throw new InvalidInputError(
-        `invalid config key "${key}.type": unknown backend type "${entry.type}" (known: ${Object.keys(TYPES).join(', ')})`,
-      )
-    }
-    const parsed = t.options.safeParse(entry)
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!
-      throw new InvalidInputError(`invalid config key "${key}.${issue.path.join('.')}": ${issue.message}`)
-    }
-    backends.push(t.create(parsed.data, ctxFor(entry.name)))
+    backends.push(buildBackend(entry, ctxFor(entry.name), key))
   })
   return backends
+}
+
+/**
+ * Validates one backend's config entry by its type's schema and builds it (not started). `key` names
+ * the entry in messages (`backends[2]`). Throws InvalidInputError naming the key and what is wrong.
+ */
+export function buildBackend(entry: Record<string, unknown>, ctx: BackendContext, key = 'backend'): Backend {
+  return typeOf(entry, key).create(checkBackendEntry(entry, key), ctx)
+}
+
+/** The options of a backend entry, validated by its type (defaults filled in); throws InvalidInputError. */
+export function checkBackendEntry(entry: Record<string, unknown>, key = 'backend'): Record<string, unknown> {
+  const t = typeOf(entry, key)
+  const parsed = t.options.safeParse(entry)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new InvalidInputError(`invalid config key "${key}.${issue.path.join('.')}": ${issue.message}`)
+  }
+  return parsed.data as Record<string, unknown>
+}
+
+function typeOf(entry: Record<string, unknown>, key: string): BackendType<z.ZodTypeAny> {
+  if (entry.name === 'local')
+    throw new InvalidInputError(`invalid config key "${key}.name": "local" is the embedded node's`)
+  const t = typeof entry.type === 'string' ? TYPES[entry.type] : undefined
+  if (t == null) {
+    throw new InvalidInputError(
+      `invalid config key "${key}.type": unknown backend type "${String(entry.type)}" (known: ${Object.keys(TYPES).join(', ')})`,
+    )
+  }
+  return t
 }
 
 /**

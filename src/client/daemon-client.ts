@@ -92,6 +92,13 @@ export class DaemonClient {
   backendsHealth(probe = false): Promise<Record<string, Json>> {
     return this.request('GET', `/backends/health${probe ? '?probe=true' : ''}`)
   }
+  /** Adds a backend (its config entry: name, type and the type's keys); it starts at once. */
+  addBackend(entry: { name: string; type: string } & Record<string, unknown>): Promise<{ backend: Json }> {
+    return this.request('POST', '/backends', entry)
+  }
+  removeBackend(name: string): Promise<{ removed: string }> {
+    return this.request('DELETE', `/backends/${encodeURIComponent(name)}`)
+  }
   startBackend(name: string): Promise<{ backend: Json }> {
     return this.request('POST', `/backends/start/${encodeURIComponent(name)}`)
   }

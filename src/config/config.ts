@@ -226,7 +226,8 @@ export interface ConfigLayers {
 }
 
 /** Keys a running daemon applies only at its next start (log rotation is set when a log opens). */
-export const RESTART_KEYS = ['host', 'port', 'backends', 'node', 'max_log_size', 'log_files_kept'] as const
+/** Keys that apply at the next start (`backends` apply at once: see Daemon.applyBackends). */
+export const RESTART_KEYS = ['host', 'port', 'node', 'max_log_size', 'log_files_kept'] as const
 
 /**
  * The effective config and where each value came from: defaults < config.json < IPFS_KIT_* env <

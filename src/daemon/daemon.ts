@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import pino, { type Logger } from 'pino'
 import type { LocalBackend } from '../backends/local.ts'
-import { buildBackends } from '../backends/registry.ts'
+import { buildBackend, buildBackends } from '../backends/registry.ts'
 import {
   type Config,
   type ConfigLayers,
@@ -173,10 +173,49 @@ export class Daemon {
       for (const [key, origin] of Object.entries(this.configOrigins))
         if (key === k || key.startsWith(`${k}.`)) origins[key] = origin
     }
+    // backends change in applyBackends(), which the caller awaits next
+    config.backends = this.config.backends
     this.configOrigins = origins
     this.pendingRestart = restartNeeded
     this.applyConfig(config)
     return { restart_needed: restartNeeded }
+  }
+
+  /**
+   * Makes the running backends match `backends` in config.json at once: a removed entry is stopped
+   * and forgotten (its replicas stop counting and the reconciler repairs elsewhere), a new one built
+   * and started, a changed one replaced. Validated before anything changes.
+   */
+  async applyBackends(): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const next = resolveConfig(this.repo.dir, this.configLayers).config.backends
+    const before = new Map(this.config.backends.map((b) => [b.name, JSON.stringify(b)]))
+    const after = new Map(next.map((b) => [b.name, JSON.stringify(b)]))
+    const removed = [...before.keys()].filter((n) => !after.has(n))
+    const added = [...after.keys()].filter((n) => !before.has(n))
+    const changed = [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n))
+    const ctx = (name: string) => ({
+      dataDir: this.repo.dir,
+      log: (line: string) => this.logs.line(name, line),
+    })
+    // build (and so validate) every new one first: a bad entry changes nothing
+    const built = new Map(
+      [...added, ...changed].map((name) => {
+        const i = next.findIndex((b) => b.name === name)
+        return [name, buildBackend(next[i]!, ctx(name), `backends[${i}]`)]
+      }),
+    )
+    for (const name of [...removed, ...changed]) await this.supervisor.remove(name)
+    for (const [name, backend] of built) {
+      await this.supervisor.add(backend)
+      this.log.info(
+        { backend: name, type: backend.type },
+        changed.includes(name) ? 'backend replaced' : 'backend added',
+      )
+    }
+    for (const name of removed) this.log.info({ backend: name }, 'backend removed')
+    this.config = { ...this.config, backends: next }
+    this.reconciler.nudge()
+    return { added, removed, changed }
   }
 
   /** Applies new intervals (and other live settings) without a restart. */

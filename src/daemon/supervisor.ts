@@ -117,6 +117,38 @@ export class Supervisor {
     return { ...view }
   }
 
+  /**
+   * Takes in a backend added at run time (`backend add`, a config change) and starts it unless the
+   * user stopped one of that name before; a start failure is recorded in its view, not thrown.
+   */
+  async add(backend: Backend): Promise<BackendView> {
+    if (this.backends.has(backend.name))
+      throw new IpfsKitError('ERR_BUSY', `a backend named "${backend.name}" exists`)
+    this.backends.set(backend.name, backend)
+    this.views.set(backend.name, {
+      name: backend.name,
+      type: backend.type,
+      state: 'stopped',
+      health: null,
+      error: null,
+    })
+    if (!this.records.stopped().has(backend.name)) await this.start(backend.name, false).catch(() => {})
+    this.onHealthChange()
+    return { ...this.views.get(backend.name)! }
+  }
+
+  /** Stops a backend and forgets it (`backend remove`): its replicas stop counting at once. */
+  async remove(name: string): Promise<void> {
+    const backend = this.get(name)
+    const view = this.views.get(name)!
+    this.backends.delete(name)
+    this.views.delete(name)
+    this.unsettled.delete(name)
+    if (view.state === 'running') await backend.stop().catch(() => {})
+    this.events.emit({ type: 'backend', backend: name, state: 'stopped' })
+    this.onHealthChange()
+  }
+
   async stop(name: string, persist = true): Promise<BackendView> {
     const backend = this.get(name)
     const view = this.views.get(name)!

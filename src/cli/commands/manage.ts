@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import type { SyncEvent } from '../../client/daemon-client.ts'
 import { parseCid } from '../../content/cid.ts'
-import { InvalidInputError } from '../../errors.ts'
+import { InvalidInputError, IpfsKitError } from '../../errors.ts'
 import { collect, globals, intFlag } from '../context.ts'
 import { daemonClient } from '../daemon-access.ts'
 import { humanBytes, note, out, outJson } from '../output.ts'
@@ -80,6 +80,73 @@ export function registerManage(program: Command): void {
       const r = await (await daemonClient(cmd)).backendsHealth(true)
       const rows = Object.entries(r).map(([name, h]) => ({ name, ...h }))
       table(cmd, r, rows, ['name', 'state', 'status', 'latencyMs', 'error'])
+    })
+  backend
+    .command('add <name>')
+    .description('add a backend: saved in config.json, and started at once by a running daemon')
+    .requiredOption(
+      '--type <type>',
+      "backend type: filesystem, kubo, s3 (see the README for each one's keys)",
+    )
+    .option(
+      '--set <key=value>',
+      "a key of the type's config (repeatable); a value that parses as JSON is taken as JSON",
+      collect,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ipfs-kit backend add nas --type filesystem --set path=/mnt/nas/ipfs\n' +
+        '  ipfs-kit backend add kubo1 --type kubo --set api_url=http://127.0.0.1:5001\n' +
+        '  ipfs-kit backend add bucket --type s3 --set endpoint=http://127.0.0.1:7070 --set bucket=pins --set create_bucket=true',
+    )
+    .action(async (name: string, flags: { type: string; set?: string[] }, cmd: Command) => {
+      const entry: Record<string, unknown> = { name, type: flags.type }
+      for (const pair of flags.set ?? []) {
+        const eq = pair.indexOf('=')
+        if (eq <= 0) throw new InvalidInputError(`invalid --set "${pair}": expected KEY=VALUE`)
+        const key = pair.slice(0, eq)
+        if (key === 'name' || key === 'type')
+          throw new InvalidInputError(`--set ${key}: give it as the argument or --type`)
+        entry[key] = parseValue(pair.slice(eq + 1))
+      }
+      const { checkBackendEntry } = await import('../../backends/registry.ts')
+      checkBackendEntry(entry, `backends["${name}"]`)
+      const { runningDaemon } = await import('../daemon-access.ts')
+      const daemon = await runningDaemon(cmd)
+      if (daemon != null) {
+        const r = await daemon.addBackend(entry as { name: string; type: string })
+        if (globals(cmd).json) outJson(r)
+        else out(`${name}: added, ${String(r.backend.state)}`)
+        return
+      }
+      await editBackends(cmd, (list) => {
+        if (name === 'local' || list.some((b) => b.name === name)) {
+          throw new InvalidInputError(`a backend named "${name}" exists: remove it first`)
+        }
+        return [...list, entry]
+      })
+      if (globals(cmd).json) outJson({ backend: { name, type: flags.type, state: 'stopped' } })
+      else out(`${name}: added to config.json (the daemon starts it when it starts)`)
+    })
+  backend
+    .command('remove <name>')
+    .description(
+      'remove a backend from config.json; a running daemon stops it at once and its replicas stop counting',
+    )
+    .addHelpText('after', '\nExample:\n  ipfs-kit backend remove nas')
+    .action(async (name: string, _f: unknown, cmd: Command) => {
+      const { runningDaemon } = await import('../daemon-access.ts')
+      const daemon = await runningDaemon(cmd)
+      if (daemon != null) await daemon.removeBackend(name)
+      else
+        await editBackends(cmd, (list) => {
+          if (!list.some((b) => b.name === name)) {
+            throw new IpfsKitError('ERR_NOT_FOUND', `no backend named "${name}" in config.json`)
+          }
+          return list.filter((b) => b.name !== name)
+        })
+      if (globals(cmd).json) outJson({ removed: name })
+      else out(`${name}: removed`)
     })
   for (const verb of ['start', 'stop'] as const) {
     backend
@@ -301,4 +368,29 @@ async function syncProgress(): Promise<{ update: (e: SyncEvent) => void; stop: (
       bar?.done()
     },
   }
+}
+
+/** A `--set` value: JSON when it parses as JSON (numbers, booleans, arrays), else the string itself. */
+function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
+}
+
+/** Rewrites the backends of config.json (atomically) when no daemon runs. */
+async function editBackends(
+  cmd: Command,
+  edit: (list: Record<string, unknown>[]) => Record<string, unknown>[],
+): Promise<void> {
+  const { readConfigFile, resolveDataDir, validateConfig, writeConfigFile } = await import(
+    '../../config/config.ts'
+  )
+  const dir = resolveDataDir(globals(cmd).dataDir)
+  const file = readConfigFile(dir)
+  const list = Array.isArray(file.backends) ? (file.backends as Record<string, unknown>[]) : []
+  const next = { ...file, backends: edit(list) }
+  validateConfig(next, 'config.json')
+  writeConfigFile(dir, next)
 }

@@ -1,6 +1,22 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { checkBackendEntry } from '../../../backends/registry.ts'
+import { readConfigFile, writeConfigFile } from '../../../config/config.ts'
+import { InvalidInputError, IpfsKitError } from '../../../errors.ts'
 import type { Daemon } from '../../daemon.ts'
 import { ErrorBody } from '../errors.ts'
+
+/** A backend's name, as config.json requires it. */
+const BACKEND_NAME = '^[a-z0-9][a-z0-9_-]{0,62}$'
+
+/** The backend entries of config.json as they are on disk (no defaults filled in). */
+function fileBackends(daemon: Daemon): {
+  file: Record<string, unknown>
+  backends: Record<string, unknown>[]
+} {
+  const file = readConfigFile(daemon.repo.dir)
+  const backends = Array.isArray(file.backends) ? (file.backends as Record<string, unknown>[]) : []
+  return { file, backends }
+}
 
 const nameParam = {
   type: 'object',
@@ -17,6 +33,75 @@ export function backendRoutes(daemon: Daemon): FastifyPluginAsync {
       async () => ({
         backends: daemon.supervisor.list(),
       }),
+    )
+
+    app.post<{ Body: Record<string, unknown> & { name: string; type: string } }>(
+      '/backends',
+      {
+        schema: {
+          summary: 'Add a backend: saved in config.json and started at once',
+          description:
+            "The body is the backend's config entry: name, type and the type's own keys (see the README). " +
+            'It is validated by its type before anything is saved. Credentials in it are never answered back.',
+          body: {
+            type: 'object',
+            required: ['name', 'type'],
+            properties: {
+              name: { type: 'string', pattern: BACKEND_NAME },
+              type: { type: 'string', minLength: 1, maxLength: 64 },
+            },
+            additionalProperties: true,
+          },
+          response: { 400: ErrorBody, 401: ErrorBody, 409: ErrorBody },
+          security: [{ bearer: [] }],
+        },
+      },
+      async (req, reply) => {
+        const entry = req.body
+        if (entry.name === 'local')
+          throw new InvalidInputError('"local" is the embedded node: it always exists')
+        checkBackendEntry(entry, `backends["${entry.name}"]`)
+        const { file, backends } = fileBackends(daemon)
+        if (
+          backends.some((b) => b.name === entry.name) ||
+          daemon.supervisor.all().some((b) => b.name === entry.name)
+        ) {
+          throw new IpfsKitError('ERR_BUSY', `a backend named "${entry.name}" exists: remove it first`)
+        }
+        writeConfigFile(daemon.repo.dir, { ...file, backends: [...backends, entry] })
+        await daemon.applyBackends()
+        reply.code(201)
+        return { backend: daemon.supervisor.list().find((b) => b.name === entry.name) }
+      },
+    )
+
+    app.delete<{ Params: { name: string } }>(
+      '/backends/:name',
+      {
+        schema: {
+          summary:
+            'Remove a backend: stopped, forgotten and dropped from config.json; its replicas stop counting',
+          params: {
+            type: 'object',
+            properties: { name: { type: 'string', pattern: BACKEND_NAME } },
+            required: ['name'],
+          },
+          response: { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+          security: [{ bearer: [] }],
+        },
+      },
+      async (req) => {
+        const { name } = req.params
+        if (name === 'local')
+          throw new InvalidInputError('"local" is the embedded node: it cannot be removed')
+        const { file, backends } = fileBackends(daemon)
+        if (!backends.some((b) => b.name === name)) {
+          throw new IpfsKitError('ERR_NOT_FOUND', `no backend named "${name}" in config.json`)
+        }
+        writeConfigFile(daemon.repo.dir, { ...file, backends: backends.filter((b) => b.name !== name) })
+        await daemon.applyBackends()
+        return { removed: name }
+      },
     )
 
     app.get<{ Querystring: { probe?: boolean } }>(

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { checkBackendEntry } from '../../../backends/registry.ts'
 import {
   keepSecrets,
   readConfigFile,
@@ -103,9 +104,15 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
         const current = readConfigFile(daemon.repo.dir)
         const next = keepSecrets({ ...current, ...req.body }, current)
         validateConfig(next, 'PUT /config')
+        if (Array.isArray(next.backends)) {
+          ;(next.backends as Record<string, unknown>[]).forEach((b, i) =>
+            checkBackendEntry(b, `backends[${i}]`),
+          )
+        }
         writeConfigFile(daemon.repo.dir, next)
         // of the keys waiting for a restart, the ones this change touched
         const restart_needed = daemon.reloadConfig().restart_needed.filter((k) => k in req.body)
+        if ('backends' in req.body) await daemon.applyBackends()
         // a key the environment or a start-up flag sets keeps that value: say so rather than "applied"
         const overridden = Object.keys(req.body).filter((k) => {
           const origin = daemon.configOrigins[k]
