@@ -226,15 +226,44 @@ export class Daemon {
     this.reconciler.startLoop(config.replication_sync_interval)
   }
 
-  /** Fetches a pin's whole DAG into the local blockstore from the configured peers over bitswap. */
+  /**
+   * The embedded node's addresses, each ending in /p2p/<id>: the Pinning Service API's `delegates`,
+   * the peers a client connects to so that we can fetch from it. Empty while the node is stopped.
+   */
+  delegates(): string[] {
+    const node = (this.supervisor.all().find((b) => b.name === LOCAL_BACKEND) as LocalBackend | undefined)
+      ?.embedded
+    if (node == null) return []
+    const id = node.libp2p.peerId.toString()
+    return node.libp2p.getMultiaddrs().map((a) => {
+      const s = a.toString()
+      return s.includes('/p2p/') ? s : `${s}/p2p/${id}`
+    })
+  }
+
+  /**
+   * Fetches a pin's whole DAG into the local blockstore over bitswap, from the configured peers
+   * (node.peers) and the pin's own origins (the Pinning Service API's), dialled first.
+   */
   private async fetch(root: CID): Promise<void> {
     const local = this.supervisor.get(LOCAL_BACKEND) as LocalBackend
     const node = local.embedded
-    const peers = this.config.node.peers
+    const origins = this.repo.pins.get(root)?.origins ?? []
+    const peers = [...this.config.node.peers, ...origins]
     if (node == null || peers.length === 0) {
       throw new IpfsKitError(
         'ERR_NOT_FOUND',
-        'no backend holds it and no peers are configured to fetch it from (node.peers)',
+        "no backend holds it, and neither node.peers nor the pin's origins name a peer to fetch it from",
+      )
+    }
+    if (origins.length > 0) {
+      const { multiaddr } = await import('@multiformats/multiaddr')
+      await Promise.all(
+        origins.map((o) =>
+          node.libp2p.dial(multiaddr(o), { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => {
+            this.log.warn({ origin: o, err: err.message }, 'cannot dial a pin origin')
+          }),
+        ),
       )
     }
     const ms = this.config.node.fetch_timeout_ms

@@ -107,6 +107,9 @@ const MIGRATIONS: readonly string[] = [
        WHERE NOT EXISTS (SELECT 1 FROM replica_counts WHERE backend = new.backend AND state = new.state);
      UPDATE replica_counts SET n = n + 1 WHERE backend = new.backend AND state = new.state;
    END;`,
+  // 5: the Pinning Service API's origins (multiaddrs to fetch the content from) and meta of a pin
+  `ALTER TABLE pins ADD COLUMN origins TEXT;
+   ALTER TABLE pins ADD COLUMN meta TEXT;`,
 ]
 
 export type StateDb = Database.Database

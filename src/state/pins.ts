@@ -24,6 +24,10 @@ export interface PinRecord {
   error: string | null
   createdAt: number
   updatedAt: number
+  /** Multiaddrs the content may be fetched from (the Pinning Service API's `origins`). */
+  origins: string[]
+  /** The Pinning Service API's `meta`: the client's own string pairs, kept as given. */
+  meta: Record<string, string>
 }
 
 export interface AddPin {
@@ -32,6 +36,8 @@ export interface AddPin {
   status?: PinStatus
   size?: number
   policy?: PinPolicy
+  origins?: string[]
+  meta?: Record<string, string>
 }
 
 /**
@@ -63,12 +69,14 @@ export interface PinQuery {
   before?: PinCursor
   /** Only pins listed before this position (newer). */
   after?: PinCursor
+  /** Only pins whose meta holds every one of these pairs. */
+  meta?: Record<string, string>
 }
 
 const COPYING = "EXISTS (SELECT 1 FROM replicas r WHERE r.cid = pins.cid AND r.state = 'copying')"
 
 const COLUMNS =
-  'cid, type, name, status, size, min_replicas, max_replicas, preferred, excluded, error, created_at, updated_at'
+  'cid, type, name, status, size, min_replicas, max_replicas, preferred, excluded, error, created_at, updated_at, origins, meta'
 
 /** The pin set in state.db. A recursive pin keeps a whole DAG, a direct pin one block. */
 export class PinStore {
@@ -84,7 +92,7 @@ export class PinStore {
     const p = opts.policy ?? {}
     this.db
       .prepare(
-        `INSERT INTO pins (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+        `INSERT INTO pins (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)
          ON CONFLICT(cid) DO UPDATE SET
            type = CASE WHEN pins.type = 'recursive' THEN 'recursive' ELSE excluded.type END,
            name = coalesce(excluded.name, pins.name),
@@ -94,6 +102,8 @@ export class PinStore {
            max_replicas = coalesce(excluded.max_replicas, pins.max_replicas),
            preferred = coalesce(excluded.preferred, pins.preferred),
            excluded = coalesce(excluded.excluded, pins.excluded),
+           origins = coalesce(excluded.origins, pins.origins),
+           meta = coalesce(excluded.meta, pins.meta),
            updated_at = excluded.updated_at`,
       )
       .run(
@@ -108,6 +118,8 @@ export class PinStore {
         p.excluded == null ? null : JSON.stringify(p.excluded),
         now,
         now,
+        opts.origins == null || opts.origins.length === 0 ? null : JSON.stringify(opts.origins),
+        opts.meta == null || Object.keys(opts.meta).length === 0 ? null : JSON.stringify(opts.meta),
       )
   }
 
@@ -163,8 +175,8 @@ export class PinStore {
    * when only statuses are asked for, else one indexed count.
    */
   count(query: PinQuery): number {
-    const { cids, name, statuses, before, after } = query
-    if (cids == null && name == null && before == null && after == null) {
+    const { cids, name, statuses, before, after, meta } = query
+    if (cids == null && name == null && before == null && after == null && meta == null) {
       const counts = this.counts()
       const wanted = statuses ?? ['queued', 'pinning', 'pinned', 'failed']
       if (!wanted.includes('pinning') && !wanted.includes('pinned'))
@@ -257,6 +269,10 @@ function filter(query: PinQuery): { where: string; args: (string | number)[] } {
     })
     where.push(`(${any.join(' OR ')})`)
   }
+  for (const [key, value] of Object.entries(query.meta ?? {})) {
+    where.push('json_extract(meta, ?) = ?')
+    args.push(`$.${JSON.stringify(key)}`, value)
+  }
   for (const [cursor, op] of [
     [query.before, '<'],
     [query.after, '>'],
@@ -286,6 +302,8 @@ interface PinRow {
   error: string | null
   created_at: number
   updated_at: number | null
+  origins: string | null
+  meta: string | null
 }
 
 function fromRow(r: PinRow): PinRecord {
@@ -304,5 +322,7 @@ function fromRow(r: PinRow): PinRecord {
     error: r.error,
     createdAt: r.created_at,
     updatedAt: r.updated_at ?? r.created_at,
+    origins: r.origins == null ? [] : (JSON.parse(r.origins) as string[]),
+    meta: r.meta == null ? {} : (JSON.parse(r.meta) as Record<string, string>),
   }
 }

@@ -6,6 +6,7 @@ import { allowedHost, checkBearer } from './auth.ts'
 import { errorHandler } from './errors.ts'
 import { backendRoutes } from './routes/backends.ts'
 import { pinRoutes } from './routes/pins.ts'
+import { psaRoutes } from './routes/psa.ts'
 import { replicationRoutes } from './routes/replication.ts'
 import { repoRoutes } from './routes/repo.ts'
 import { systemRoutes } from './routes/system.ts'
@@ -65,5 +66,6 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
   await app.register(pinRoutes(daemon))
   await app.register(replicationRoutes(daemon))
   await app.register(repoRoutes(daemon))
+  await app.register(psaRoutes(daemon, opts.token), { prefix: '/psa' })
   return app
 }

@@ -49,31 +49,43 @@ export function sendError(
   err: unknown,
   internal: (err: unknown) => string = () => newRequestId(),
 ): FastifyReply {
+  const { status, body } = errorAnswer(err, internal)
+  return reply.code(status).send(body)
+}
+
+/** The status and `{ error: { code, message } }` body for `err` (see sendError). */
+export function errorAnswer(
+  err: unknown,
+  internal: (err: unknown) => string = () => newRequestId(),
+): { status: number; body: { error: { code: string; message: string; request_id?: string } } } {
   const status = statusOf(err)
   if (status === 500) {
     const requestId = internal(err)
     const code = err instanceof IpfsKitError ? err.code : 'ERR_INTERNAL'
-    return reply.code(status).send({
-      error: {
-        code,
-        message: `internal error: the daemon log has the details under request id ${requestId}`,
-        request_id: requestId,
+    return {
+      status,
+      body: {
+        error: {
+          code,
+          message: `internal error: the daemon log has the details under request id ${requestId}`,
+          request_id: requestId,
+        },
       },
-    })
+    }
   }
-  if (err instanceof IpfsKitError) {
-    return reply.code(status).send({ error: { code: err.code, message: err.message } })
-  }
+  if (err instanceof IpfsKitError)
+    return { status, body: { error: { code: err.code, message: err.message } } }
   const fe = err as FastifyError
   if (fe.validation != null) {
     const where = fe.validationContext ?? 'request'
-    return reply
-      .code(400)
-      .send({ error: { code: 'ERR_INVALID_INPUT', message: `invalid ${where}: ${fe.message}` } })
+    return {
+      status: 400,
+      body: { error: { code: 'ERR_INVALID_INPUT', message: `invalid ${where}: ${fe.message}` } },
+    }
   }
   const code =
     status === 413 ? 'ERR_PAYLOAD_TOO_LARGE' : status === 404 ? 'ERR_NOT_FOUND' : 'ERR_INVALID_INPUT'
-  return reply.code(status).send({ error: { code, message: fe.message } })
+  return { status, body: { error: { code, message: fe.message } } }
 }
 
 function statusOf(err: unknown): number {
@@ -91,9 +103,14 @@ function newRequestId(): string {
 /** The API's error handler: 500s are logged to the daemon log with their request id. */
 export function errorHandler(log: Logger) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply =>
-    sendError(reply, err, (e) => {
-      const requestId = newRequestId()
-      log.error({ err: e, requestId, method: req.method, url: req.url }, 'internal error')
-      return requestId
-    })
+    sendError(reply, err, logInternal(log, req))
+}
+
+/** Logs an internal error under a new request id, and returns the id for the answer. */
+export function logInternal(log: Logger, req: FastifyRequest): (err: unknown) => string {
+  return (e) => {
+    const requestId = newRequestId()
+    log.error({ err: e, requestId, method: req.method, url: req.url }, 'internal error')
+    return requestId
+  }
 }

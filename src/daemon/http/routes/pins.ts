@@ -8,20 +8,20 @@ import type { Daemon } from '../../daemon.ts'
 import { ErrorBody } from '../errors.ts'
 
 /** Our pin status -> the IPFS Pinning Service API's (queued, pinning, pinned, failed). */
-function psaStatus(pin: PinRecord, replicas: ReplicaRecord[]): ListedStatus {
+export function psaStatus(pin: PinRecord, replicas: ReplicaRecord[]): ListedStatus {
   if (pin.status !== 'pinned') return pin.status
   return replicas.some((r) => r.state === 'copying') ? 'pinning' : 'pinned'
 }
 
 /** A pin as the Pinning Service API's PinStatus (requestid is the CID), with our replication in `info`. */
-function toPinStatus(daemon: Daemon, pin: PinRecord, replicas = daemon.repo.replicas.of(pin.cid)) {
+export function toPinStatus(daemon: Daemon, pin: PinRecord, replicas = daemon.repo.replicas.of(pin.cid)) {
   const d = daemon.reconciler.describe(pin, replicas)
   return {
     requestid: pin.cid,
     status: psaStatus(pin, replicas),
     created: new Date(pin.createdAt).toISOString(),
-    pin: { cid: pin.cid, name: pin.name ?? undefined, origins: [], meta: {} },
-    delegates: [],
+    pin: { cid: pin.cid, name: pin.name ?? undefined, origins: pin.origins, meta: pin.meta },
+    delegates: daemon.delegates(),
     info: {
       size: pin.size,
       health: d.health,
@@ -33,13 +33,13 @@ function toPinStatus(daemon: Daemon, pin: PinRecord, replicas = daemon.repo.repl
   }
 }
 
-const LISTED: readonly ListedStatus[] = ['queued', 'pinning', 'pinned', 'failed']
+export const LISTED: readonly ListedStatus[] = ['queued', 'pinning', 'pinned', 'failed']
 
 /**
  * A `before`/`after` value: a timestamp (the Pinning Service API's: pins created before/after it)
  * or a requestid (a CID) from a previous page: pins listed after/before that one, each exactly once.
  */
-function cursor(daemon: Daemon, flag: string, value: string | undefined): PinCursor | undefined {
+export function cursor(daemon: Daemon, flag: string, value: string | undefined): PinCursor | undefined {
   if (value == null) return undefined
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
     const at = Date.parse(value)
@@ -176,6 +176,8 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
         const existing = daemon.repo.pins.get(cid)
         daemon.repo.pins.add(cid, {
           name: req.body.name,
+          origins: req.body.origins,
+          meta: req.body.meta,
           status: existing?.status === 'pinned' ? 'pinned' : 'queued',
           policy: {
             minReplicas: p?.min_replicas,
@@ -214,25 +216,29 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const pin = mustGet(daemon, req.params.cid)
-        const root = CID.parse(pin.cid)
-        for (const r of daemon.repo.replicas.of(pin.cid)) {
-          await daemon.supervisor
-            .get(r.backend)
-            .unpin(root)
-            .catch((err: Error) => daemon.log.warn({ err, backend: r.backend }, 'unpin failed'))
-        }
-        daemon.repo.pins.remove(pin.cid)
-        daemon.reconciler.forget(pin.cid)
-        daemon.events.emit({ type: 'pin', cid: pin.cid, action: 'removed' })
-        daemon.index.schedule()
+        await removePin(daemon, mustGet(daemon, req.params.cid))
         return reply.code(202).send()
       },
     )
   }
 }
 
-function mustGet(daemon: Daemon, input: string): PinRecord {
+/** Unpins from every backend holding a replica, then forgets the pin. */
+export async function removePin(daemon: Daemon, pin: PinRecord): Promise<void> {
+  const root = CID.parse(pin.cid)
+  for (const r of daemon.repo.replicas.of(pin.cid)) {
+    const backend = daemon.supervisor.all().find((b) => b.name === r.backend)
+    await backend
+      ?.unpin(root)
+      .catch((err: Error) => daemon.log.warn({ err, backend: r.backend }, 'unpin failed'))
+  }
+  daemon.repo.pins.remove(pin.cid)
+  daemon.reconciler.forget(pin.cid)
+  daemon.events.emit({ type: 'pin', cid: pin.cid, action: 'removed' })
+  daemon.index.schedule()
+}
+
+export function mustGet(daemon: Daemon, input: string): PinRecord {
   const cid = parseCid(input)
   const pin = daemon.repo.pins.get(cid)
   if (pin == null) throw new IpfsKitError('ERR_NOT_FOUND', `${cid} is not pinned`)
