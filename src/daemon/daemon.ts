@@ -253,7 +253,7 @@ export class Daemon {
     if (node == null || peers.length === 0) {
       throw new IpfsKitError(
         'ERR_NOT_FOUND',
-        "no backend holds it, and neither node.peers nor the pin's origins name a peer to fetch it from",
+        "no backend holds it, and no peers are configured to fetch it from (node.peers) nor given as the pin's origins",
       )
     }
     if (origins.length > 0) {
