@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { BIN, run, serveNode, suiteTempDir, tempDir } from './helpers/cli.ts'
+import { describe, it } from 'node:test'
+import { BIN, run, serveNode, suiteTempDir } from './helpers/cli.ts'
 import { writeRandomFile } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20

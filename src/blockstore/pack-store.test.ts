@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { openSync, readdirSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { suiteTempDir, tempDir } from '../../test/helpers/cli.ts'
+import { suiteTempDir } from '../../test/helpers/cli.ts'
 import { BlockCorruptError, BlockNotFoundError, InvalidInputError } from '../errors.ts'
 import { PackStore, verifyAll } from './pack-store.ts'
 

@@ -20,7 +20,7 @@ export function registerCompletion(program: Command): void {
     .description('print a shell completion script (bash or zsh)')
     .addHelpText(
       'after',
-      '\nExamples:\n  source <(ipfs-kit completion bash)\n  ipfs-kit completion zsh > "${fpath[1]}/_ipfs-kit"',
+      `\nExamples:\n  source <(ipfs-kit completion bash)\n  ipfs-kit completion zsh > "\${fpath[1]}/_ipfs-kit"`,
     )
     .action((shell: string) => {
       if (shell !== 'bash' && shell !== 'zsh')

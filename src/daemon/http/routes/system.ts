@@ -105,9 +105,9 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
         const next = keepSecrets({ ...current, ...req.body }, current)
         validateConfig(next, 'PUT /config')
         if (Array.isArray(next.backends)) {
-          ;(next.backends as Record<string, unknown>[]).forEach((b, i) =>
-            checkBackendEntry(b, `backends[${i}]`),
-          )
+          for (const [i, b] of (next.backends as Record<string, unknown>[]).entries()) {
+            checkBackendEntry(b, `backends[${i}]`)
+          }
         }
         writeConfigFile(daemon.repo.dir, next)
         // of the keys waiting for a restart, the ones this change touched
