@@ -5,6 +5,7 @@ import type { Repo } from '../repo.ts'
 import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
 import { KuboBackend, KuboOptions } from './kubo.ts'
 import { LocalBackend } from './local.ts'
+import { PinningServiceBackend, PinningServiceOptions } from './pinning-service.ts'
 import { S3Backend, S3Options } from './s3.ts'
 import type { Backend, BackendContext } from './types.ts'
 
@@ -21,6 +22,10 @@ function type<S extends z.ZodTypeAny>(t: BackendType<S>): BackendType<S> {
 const TYPES: Record<string, BackendType<z.ZodTypeAny>> = {
   filesystem: type({ options: FilesystemOptions, create: (o, ctx) => new FilesystemBackend(o, ctx) }),
   kubo: type({ options: KuboOptions, create: (o, ctx) => new KuboBackend(o, ctx) }),
+  'pinning-service': type({
+    options: PinningServiceOptions,
+    create: (o, ctx) => new PinningServiceBackend(o, ctx),
+  }),
   s3: type({ options: S3Options, create: (o, ctx) => new S3Backend(o, ctx) }),
 }
 

@@ -75,4 +75,9 @@ export interface BackendContext {
   dataDir: string
   /** Append a line to `<data>/logs/<name>.log` (rotated). */
   log: (line: string) => void
+  /**
+   * The embedded node's addresses (multiaddrs ending in /p2p/<id>), for a backend that asks a remote
+   * service to fetch content from us (a pinning service's `origins`). Empty while the node is down.
+   */
+  origins?: () => string[]
 }

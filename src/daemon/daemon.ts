@@ -72,6 +72,7 @@ export class Daemon {
     const backends = buildBackends(repo, config, (name) => ({
       dataDir: repo.dir,
       log: (line) => this.logs.line(name, line),
+      origins: () => this.delegates(),
     }))
     this.supervisor = new Supervisor(repo.db, backends, this.events)
     this.reconciler = new Reconciler(
@@ -196,6 +197,7 @@ export class Daemon {
     const ctx = (name: string) => ({
       dataDir: this.repo.dir,
       log: (line: string) => this.logs.line(name, line),
+      origins: () => this.delegates(),
     })
     // build (and so validate) every new one first: a bad entry changes nothing
     const built = new Map(
