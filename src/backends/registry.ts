@@ -1,8 +1,9 @@
-import type { z } from 'zod'
+import { z } from 'zod'
 import type { Config } from '../config/config.ts'
 import { InvalidInputError } from '../errors.ts'
 import type { Repo } from '../repo.ts'
 import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
+import { IpfsClusterBackend, IpfsClusterOptions } from './ipfs-cluster.ts'
 import { KuboBackend, KuboOptions } from './kubo.ts'
 import { LocalBackend } from './local.ts'
 import { PinningServiceBackend, PinningServiceOptions } from './pinning-service.ts'
@@ -21,6 +22,7 @@ function type<S extends z.ZodTypeAny>(t: BackendType<S>): BackendType<S> {
 /** Every configurable backend type. Adding one is a new file and one line here. */
 const TYPES: Record<string, BackendType<z.ZodTypeAny>> = {
   filesystem: type({ options: FilesystemOptions, create: (o, ctx) => new FilesystemBackend(o, ctx) }),
+  'ipfs-cluster': type({ options: IpfsClusterOptions, create: (o, ctx) => new IpfsClusterBackend(o, ctx) }),
   kubo: type({ options: KuboOptions, create: (o, ctx) => new KuboBackend(o, ctx) }),
   'pinning-service': type({
     options: PinningServiceOptions,
@@ -52,18 +54,34 @@ export function buildBackends(
  * the entry in messages (`backends[2]`). Throws InvalidInputError naming the key and what is wrong.
  */
 export function buildBackend(entry: Record<string, unknown>, ctx: BackendContext, key = 'backend'): Backend {
-  return typeOf(entry, key).create(checkBackendEntry(entry, key), ctx)
+  const { failure_domain, ...options } = checkBackendEntry(entry, key)
+  const backend = typeOf(entry, key).create(options, ctx)
+  if (typeof failure_domain === 'string') backend.failureDomain = failure_domain
+  return backend
 }
+
+/** Options every backend type takes besides its own. */
+const CommonOptions = z.object({
+  /** A rack, host or region: replicas in one domain count once toward min_replicas (see Reconciler). */
+  failure_domain: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"')
+    .optional(),
+})
 
 /** The options of a backend entry, validated by its type (defaults filled in); throws InvalidInputError. */
 export function checkBackendEntry(entry: Record<string, unknown>, key = 'backend'): Record<string, unknown> {
   const t = typeOf(entry, key)
-  const parsed = t.options.safeParse(entry)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new InvalidInputError(`invalid config key "${key}.${issue.path.join('.')}": ${issue.message}`)
+  const { failure_domain, ...own } = entry
+  const common = CommonOptions.safeParse({ failure_domain })
+  const parsed = t.options.safeParse(own)
+  for (const result of [common, parsed]) {
+    if (!result.success) {
+      const issue = result.error.issues[0]!
+      throw new InvalidInputError(`invalid config key "${key}.${issue.path.join('.')}": ${issue.message}`)
+    }
   }
-  return parsed.data as Record<string, unknown>
+  return { ...(parsed.data as Record<string, unknown>), ...common.data }
 }
 
 function typeOf(entry: Record<string, unknown>, key: string): BackendType<z.ZodTypeAny> {

@@ -26,6 +26,20 @@ export interface VerifyResult {
   bytes: number
   /** Why it failed: a missing block, a block whose bytes do not hash to its CID, an unreadable file. */
   error?: string
+  /**
+   * What the backend says of a good replica beyond ok, e.g. a cluster's "pinned on 2 of 2 cluster
+   * peers"; starting with "degraded: " when the replica holds but with less redundancy than it was given.
+   */
+  detail?: string
+}
+
+/** What `put` is told of the pin besides its DAG. */
+export interface PutOptions {
+  signal?: AbortSignal
+  /** The pin's name (a cluster or pinning service shows it). */
+  name?: string
+  /** The pin's effective replication policy, for a backend that replicates inside itself (a cluster). */
+  replication?: { min: number; max: number }
 }
 
 /**
@@ -36,6 +50,11 @@ export interface VerifyResult {
 export interface Backend {
   readonly name: string
   readonly type: string
+  /**
+   * The failure domain the config gives it (a rack, a host, a region): replicas in one domain count
+   * once toward a pin's minimum while another domain is usable. Undefined: a domain of its own.
+   */
+  failureDomain?: string
   start(): Promise<void>
   stop(): Promise<void>
   health(signal?: AbortSignal): Promise<HealthReport>
@@ -45,7 +64,7 @@ export interface Backend {
    * Stores and pins the DAG carried by a CAR stream whose root is `root`. When `signal` aborts (the
    * pin was removed, the daemon stops) it stops, leaves nothing behind, and rejects with an AbortError.
    */
-  put(root: CID, car: AsyncIterable<Uint8Array>, opts?: { signal?: AbortSignal }): Promise<void>
+  put(root: CID, car: AsyncIterable<Uint8Array>, opts?: PutOptions): Promise<void>
   /** The DAG under `root` as a CARv1 stream; ends with an AbortError when `signal` aborts. */
   get(root: CID, opts?: { signal?: AbortSignal }): AsyncIterable<Uint8Array>
   /** Reads the DAG back and re-hashes every block, yielding to the event loop as it goes. */

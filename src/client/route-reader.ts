@@ -23,6 +23,8 @@ export interface Route {
   verifiedAt: Date | null
   status: string
   latencyMs: number | null
+  /** What the backend says of this replica ("degraded: pinned on 1 of 2 cluster peers"), if anything. */
+  detail: string | null
 }
 
 export interface InspectResult {
@@ -204,6 +206,7 @@ export class RouteReader {
           status:
             b?.usable === false ? (b.state === 'running' ? b.status : b.state) : (b?.status ?? 'unknown'),
           latencyMs: b?.latencyMs ?? null,
+          detail: r.detail ?? null,
         }
       })
     const routes = replicas.filter((r) => r.state === 'verified').sort(byHealth)

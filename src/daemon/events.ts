@@ -6,7 +6,7 @@ export type DaemonEvent =
   | { type: 'health'; backend: string; status: string; previous: string; error?: string }
   | { type: 'backend'; backend: string; state: 'running' | 'stopped' }
   | { type: 'pin'; cid: string; action: 'added' | 'removed' | 'status'; status?: string }
-  | { type: 'replica'; cid: string; backend: string; state: string; error?: string }
+  | { type: 'replica'; cid: string; backend: string; state: string; error?: string; detail?: string }
   | {
       type: 'replication'
       phase: 'started' | 'progress' | 'finished'

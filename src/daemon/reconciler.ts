@@ -8,14 +8,21 @@ import { LOCAL_BACKEND, type Repo } from '../repo.ts'
 import { pinsChangedSince } from '../state/pin-changes.ts'
 import type { PinRecord } from '../state/pins.ts'
 import type { ReplicaRecord } from '../state/replicas.ts'
-import { type Allocator, type EffectivePolicy, preferredThenFreeSpace } from './allocator.ts'
+import { type Allocator, countedReplicas, type EffectivePolicy, preferredThenFreeSpace } from './allocator.ts'
 import type { EventBus } from './events.ts'
 import type { Supervisor } from './supervisor.ts'
 import { Sweeper } from './sweeper.ts'
 
 export type { EffectivePolicy } from './allocator.ts'
 
-export type PinHealth = 'ok' | 'under-replicated' | 'over-replicated' | 'unavailable' | 'queued' | 'failed'
+export type PinHealth =
+  | 'ok'
+  | 'degraded'
+  | 'under-replicated'
+  | 'over-replicated'
+  | 'unavailable'
+  | 'queued'
+  | 'failed'
 
 export interface PinReplication {
   cid: string
@@ -236,6 +243,21 @@ export class Reconciler {
     }
   }
 
+  /** A backend's failure domain: the one its config declares, or its own. */
+  private domainOf(name: string): string {
+    const domain = this.supervisor.all().find((b) => b.name === name)?.failureDomain
+    return domain == null ? `backend:${name}` : `domain:${domain}`
+  }
+
+  /** How many of these verified holders count toward the policy's minimum (see countedReplicas). */
+  private counted(holders: readonly string[], policy: EffectivePolicy): number {
+    const usable = this.supervisor
+      .list()
+      .filter((v) => this.supervisor.usable(v.name) && !policy.excluded.includes(v.name))
+      .map((v) => v.name)
+    return countedReplicas(holders, usable, (b) => this.domainOf(b))
+  }
+
   /** The replication state of one pin, as the status endpoint shows it (pass `replicas` read in bulk for a page). */
   describe(pin: PinRecord, replicas: ReplicaRecord[] = this.repo.replicas.of(pin.cid)): PinReplication {
     const policy = this.policyOf(pin)
@@ -246,8 +268,15 @@ export class Reconciler {
     if (pin.status === 'queued') health = 'queued'
     else if (pin.status === 'failed') health = 'failed'
     else if (verified.length === 0) health = 'unavailable'
-    else if (verified.length < policy.min) health = 'under-replicated'
+    else if (this.counted(verified, policy) < policy.min) health = 'under-replicated'
     else if (verified.length > policy.max) health = 'over-replicated'
+    else if (
+      replicas.some(
+        (r) =>
+          r.state === 'verified' && verified.includes(r.backend) && r.detail?.startsWith('degraded') === true,
+      )
+    )
+      health = 'degraded'
     else health = 'ok'
     return { cid: pin.cid, status: pin.status, health, policy, verified, replicas, error: pin.error }
   }
@@ -393,20 +422,30 @@ export class Reconciler {
       if (holders.length === 0) return
     }
     if (pin.status !== 'pinned' || pin.error != null) this.repo.pins.setStatus(pin.cid, 'pinned', null)
-    const need = policy.min - holders.length
-    if (need > 0) {
-      const candidates = this.supervisor
-        .list()
-        .filter((v) => this.supervisor.usable(v.name))
-        .map((v) => ({ name: v.name, freeBytes: v.health?.freeBytes, latencyMs: v.health?.latencyMs }))
-      for (const target of this.allocator.targets(policy, candidates, holders).slice(0, need)) {
-        if (await this.copy(root, this.supervisor.get(holders[0]!), this.supervisor.get(target))) {
+    if (this.counted(holders, policy) < policy.min) {
+      // one copy at a time, placement recomputed after each: a copy changes which domains hold it
+      const tried = new Set<string>()
+      while (this.counted(holders, policy) < policy.min) {
+        const held = new Set(holders.map((h) => this.domainOf(h)))
+        const candidates = this.supervisor
+          .list()
+          .filter((v) => this.supervisor.usable(v.name) && !tried.has(v.name))
+          .map((v) => ({
+            name: v.name,
+            freeBytes: v.health?.freeBytes,
+            latencyMs: v.health?.latencyMs,
+            domainHeld: held.has(this.domainOf(v.name)),
+          }))
+        const target = this.allocator.targets(policy, candidates, holders)[0]
+        if (target == null) break
+        tried.add(target)
+        if (await this.copy(root, this.supervisor.get(holders[0]!), this.supervisor.get(target), pin)) {
           report.copied++
           holders = this.holders(pin.cid)
         } else report.failed++
         if (this.repo.pins.get(pin.cid) == null) return // removed meanwhile
       }
-      const after = this.holders(pin.cid).length
+      const after = this.counted(holders, policy)
       if (after < policy.min) {
         this.repo.pins.setStatus(
           pin.cid,
@@ -432,8 +471,18 @@ export class Reconciler {
       report.verified++
       if (this.repo.pins.get(pin.cid) == null) return // removed while it was read
       if (result.ok) {
-        this.repo.replicas.set(pin.cid, r.backend, 'verified')
-        if (pin.size == null) this.repo.pins.setStatus(pin.cid, pin.status, pin.error, result.bytes)
+        this.repo.replicas.set(pin.cid, r.backend, 'verified', null, result.detail ?? null)
+        if (r.detail !== (result.detail ?? null)) {
+          this.events.emit({
+            type: 'replica',
+            cid: pin.cid,
+            backend: r.backend,
+            state: 'verified',
+            detail: result.detail,
+          })
+        }
+        if (pin.size == null && result.bytes > 0)
+          this.repo.pins.setStatus(pin.cid, pin.status, pin.error, result.bytes)
       } else {
         const state = /missing|ENOENT/.test(result.error ?? '') ? 'lost' : 'failed'
         this.repo.replicas.set(pin.cid, r.backend, state, result.error ?? null)
@@ -449,7 +498,7 @@ export class Reconciler {
       const result = await backend.verify(root)
       report.verified++
       if (result.ok && this.repo.pins.get(pin.cid) != null) {
-        this.repo.replicas.set(pin.cid, backend.name, 'verified')
+        this.repo.replicas.set(pin.cid, backend.name, 'verified', null, result.detail ?? null)
         this.repo.pins.setStatus(pin.cid, 'pinned', null, result.bytes)
         this.events.emit({ type: 'replica', cid: pin.cid, backend: backend.name, state: 'verified' })
         return
@@ -492,7 +541,7 @@ export class Reconciler {
    * Copies a DAG as a CAR stream, reads it back, and records the replica only if it verifies. If the
    * pin is removed meanwhile the copy is cancelled (or, if it had just finished, undone).
    */
-  private async copy(root: CID, from: Backend, to: Backend): Promise<boolean> {
+  private async copy(root: CID, from: Backend, to: Backend, pin: PinRecord): Promise<boolean> {
     const cid = root.toString()
     const abort = new AbortController()
     this.copies.set(cid, abort)
@@ -500,12 +549,19 @@ export class Reconciler {
     this.events.emit({ type: 'replica', cid, backend: to.name, state: 'copying' })
     let error: string | undefined
     let bytes: number | undefined
+    let detail: string | undefined
+    const policy = this.policyOf(pin)
     try {
-      await to.put(root, from.get(root, { signal: abort.signal }), { signal: abort.signal })
+      await to.put(root, from.get(root, { signal: abort.signal }), {
+        signal: abort.signal,
+        name: pin.name ?? undefined,
+        replication: { min: policy.min, max: policy.max },
+      })
       abort.signal.throwIfAborted()
       const result = await to.verify(root)
       if (!result.ok) error = `copy did not verify: ${result.error}`
       bytes = result.bytes
+      detail = result.detail
     } catch (err) {
       error = abort.signal.aborted
         ? `cancelled: ${(abort.signal.reason as Error).message}`
@@ -513,21 +569,23 @@ export class Reconciler {
     } finally {
       this.copies.delete(cid)
     }
-    const pin = this.repo.pins.get(cid)
-    if (pin == null) {
+    const now = this.repo.pins.get(cid)
+    if (now == null) {
       // removed while copying: what the copy left is nobody's
       await to.unpin(root).catch(() => {})
       this.events.emit({ type: 'replica', cid, backend: to.name, state: 'removed', error })
       return false
     }
-    if (error == null && pin.size == null) this.repo.pins.setStatus(cid, pin.status, pin.error, bytes)
-    this.repo.replicas.set(cid, to.name, error == null ? 'verified' : 'failed', error ?? null)
+    if (error == null && now.size == null && bytes != null && bytes > 0)
+      this.repo.pins.setStatus(cid, now.status, now.error, bytes)
+    this.repo.replicas.set(cid, to.name, error == null ? 'verified' : 'failed', error ?? null, detail ?? null)
     this.events.emit({
       type: 'replica',
       cid,
       backend: to.name,
       state: error == null ? 'verified' : 'failed',
       error,
+      detail,
     })
     return error == null
   }

@@ -29,7 +29,7 @@ function expectedRows(db: StateDb): PinIndexRow[] {
   const rows = db
     .prepare(
       `SELECT p.cid, p.name, p.size, r.backend, coalesce(r.state, p.status) AS state, r.verified_at,
-              p.created_at, p.status, p.min_replicas, p.max_replicas
+              p.created_at, p.status, p.min_replicas, p.max_replicas, r.detail
        FROM pins p LEFT JOIN replicas r ON r.cid = p.cid ORDER BY p.cid, r.backend`,
     )
     .all() as {
@@ -43,6 +43,7 @@ function expectedRows(db: StateDb): PinIndexRow[] {
     status: string
     min_replicas: number | null
     max_replicas: number | null
+    detail: string | null
   }[]
   return rows.map((r) => ({
     cid: r.cid,
@@ -55,6 +56,7 @@ function expectedRows(db: StateDb): PinIndexRow[] {
     status: r.status,
     min_replicas: r.min_replicas,
     max_replicas: r.max_replicas,
+    detail: r.detail,
   }))
 }
 
@@ -103,6 +105,8 @@ describe('pin index', () => {
         if (i % 10 === 0 || i % 10 === 5) continue // no replica yet
         replicas.set(cid, 'local', 'verified')
         if (i % 4 === 0) replicas.set(cid, 'nas', 'copying')
+        if (i % 5 === 0)
+          replicas.set(cid, 'cluster', 'verified', null, `pinned on ${1 + (i % 3)} of 3 cluster peers`)
         if (i % 6 === 0) replicas.set(cid, 's3', i % 12 === 0 ? 'lost' : 'failed', 'gone')
       }
     })()

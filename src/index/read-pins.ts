@@ -24,13 +24,25 @@ export interface PinBatch {
   state: Int32Array
   /** Per row: verified_at (NaN: null). */
   verifiedAt: Float64Array
+  /** Per row: the replica's detail (a word code, -1: none). */
+  detail: Int32Array
   /** Words (backends, states, statuses) first seen in this batch; their codes follow the earlier ones. */
   newWords: string[]
 }
 
 /** Every ArrayBuffer a batch holds, to transfer rather than copy it. */
 export function batchBuffers(b: PinBatch): ArrayBuffer[] {
-  const all = [b.text, b.textIndex, b.pinNumbers, b.status, b.rowsPerPin, b.backend, b.state, b.verifiedAt]
+  const all = [
+    b.text,
+    b.textIndex,
+    b.pinNumbers,
+    b.status,
+    b.rowsPerPin,
+    b.backend,
+    b.state,
+    b.verifiedAt,
+    b.detail,
+  ]
   return [...new Set(all.map((a) => a.buffer as ArrayBuffer))]
 }
 
@@ -43,7 +55,13 @@ type PinRow = [
   minReplicas: number | null,
   maxReplicas: number | null,
 ]
-type ReplicaRow = [cid: string, backend: string, state: string, verifiedAt: number | null]
+type ReplicaRow = [
+  cid: string,
+  backend: string,
+  state: string,
+  verifiedAt: number | null,
+  detail: string | null,
+]
 
 const orNaN = (v: number | null): number => (v == null ? Number.NaN : v)
 
@@ -62,6 +80,7 @@ class BatchBuilder {
   private backend: Int32Array
   private state: Int32Array
   private verifiedAt: Float64Array
+  private detail: Int32Array
   newWords: string[] = []
 
   constructor(rowsPerBatch: number) {
@@ -75,6 +94,7 @@ class BatchBuilder {
     this.backend = new Int32Array(this.rowCap)
     this.state = new Int32Array(this.rowCap)
     this.verifiedAt = new Float64Array(this.rowCap)
+    this.detail = new Int32Array(this.rowCap)
   }
 
   addPin(p: PinRow, status: number): void {
@@ -93,9 +113,10 @@ class BatchBuilder {
   }
 
   /** Adds a row to the last pin added. */
-  addRow(backend: number, state: number, verifiedAt: number | null): void {
+  addRow(backend: number, state: number, verifiedAt: number | null, detail = -1): void {
     if (this.rows === this.rowCap) this.growRows()
     const r = this.rows++
+    this.detail[r] = detail
     this.backend[r] = backend
     this.state[r] = state
     this.verifiedAt[r] = orNaN(verifiedAt)
@@ -114,6 +135,7 @@ class BatchBuilder {
       backend: this.backend.subarray(0, this.rows),
       state: this.state.subarray(0, this.rows),
       verifiedAt: this.verifiedAt.subarray(0, this.rows),
+      detail: this.detail.subarray(0, this.rows),
       newWords: this.newWords,
     }
   }
@@ -144,6 +166,7 @@ class BatchBuilder {
     this.backend = grown(this.backend, this.rowCap)
     this.state = grown(this.state, this.rowCap)
     this.verifiedAt = grown(this.verifiedAt, this.rowCap)
+    this.detail = grown(this.detail, this.rowCap)
   }
 }
 
@@ -191,7 +214,7 @@ export function readPinBatches(
     .raw(true)
     .iterate() as IterableIterator<PinRow>
   const replicaRows = db
-    .prepare('SELECT cid, backend, state, verified_at FROM replicas ORDER BY cid, backend')
+    .prepare('SELECT cid, backend, state, verified_at, detail FROM replicas ORDER BY cid, backend')
     .raw(true)
     .iterate() as IterableIterator<ReplicaRow>
   try {
@@ -210,7 +233,8 @@ export function readPinBatches(
         continue
       }
       do {
-        batch.addRow(word(rep.value[1]), word(rep.value[2]), rep.value[3])
+        const detail = rep.value[4]
+        batch.addRow(word(rep.value[1]), word(rep.value[2]), rep.value[3], detail == null ? -1 : word(detail))
         rep = replicaRows.next()
       } while (!rep.done && rep.value[0] === cid)
     }

@@ -21,6 +21,8 @@ import type { BasicType } from 'hyparquet-writer'
  * | status        | string          | the pin's status: queued, pinned, failed                        |
  * | min_replicas  | int32, null     | the pin's own policy (null: the configured default)             |
  * | max_replicas  | int32, null     | the pin's own policy (null: the configured default)             |
+ * | detail        | string, null    | what the backend says of the replica beyond its state, e.g. a   |
+ * |               |                 | cluster's "degraded: pinned on 1 of 2 cluster peers"            |
  *
  * Key-value metadata: `ipfs-kit.schema` = `1`, plus what the daemon knows besides the pins as
  * JSON under `ipfs-kit.<key>` (`backends` with their last health, the default `policy`).
@@ -36,6 +38,7 @@ export const PIN_INDEX_SCHEMA = [
   { name: 'status', type: 'STRING', nullable: false },
   { name: 'min_replicas', type: 'INT32', nullable: true },
   { name: 'max_replicas', type: 'INT32', nullable: true },
+  { name: 'detail', type: 'STRING', nullable: true },
 ] as const satisfies readonly { name: string; type: BasicType; nullable: boolean }[]
 
 export type PinIndexColumn = (typeof PIN_INDEX_SCHEMA)[number]['name']
@@ -61,6 +64,8 @@ export interface PinIndexRow {
   status: string
   min_replicas: number | null
   max_replicas: number | null
+  /** Absent in an index written before the column existed. */
+  detail?: string | null
 }
 
 export const PIN_INDEX_FILE = 'pins.parquet'

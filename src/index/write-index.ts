@@ -82,6 +82,7 @@ export class PinIndexWriter {
     const status = new Array<Uint8Array>(n)
     const minReplicas = new Array<number | null>(n)
     const maxReplicas = new Array<number | null>(n)
+    const detail = new Array<Uint8Array | null>(n)
     const { buffer, byteOffset } = b.text
     let row = 0
     for (let p = 0; p < b.pins; p++) {
@@ -112,6 +113,8 @@ export class PinIndexWriter {
         status[row] = pinStatus
         minReplicas[row] = min
         maxReplicas[row] = max
+        const detailCode = b.detail[row]!
+        detail[row] = detailCode < 0 ? null : words[detailCode]!
       }
     }
     return [
@@ -126,6 +129,7 @@ export class PinIndexWriter {
       { name: 'status', data: status },
       { name: 'min_replicas', data: minReplicas },
       { name: 'max_replicas', data: maxReplicas },
+      { name: 'detail', data: detail },
     ]
   }
 

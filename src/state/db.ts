@@ -110,6 +110,8 @@ const MIGRATIONS: readonly string[] = [
   // 5: the Pinning Service API's origins (multiaddrs to fetch the content from) and meta of a pin
   `ALTER TABLE pins ADD COLUMN origins TEXT;
    ALTER TABLE pins ADD COLUMN meta TEXT;`,
+  // 6: what a backend says of a replica beyond its state (a cluster's "pinned on 2 of 2 cluster peers")
+  `ALTER TABLE replicas ADD COLUMN detail TEXT;`,
 ]
 
 export type StateDb = Database.Database

@@ -9,6 +9,8 @@ export interface ReplicaRecord {
   verifiedAt: number | null
   updatedAt: number
   error: string | null
+  /** What the backend said of the copy beyond its state ("degraded: pinned on 1 of 2 cluster peers"). */
+  detail: string | null
 }
 
 /** Which backend holds which pin, and whether that copy has been verified. */
@@ -19,16 +21,22 @@ export class ReplicaStore {
     this.db = db
   }
 
-  set(cid: string, backend: string, state: ReplicaState, error: string | null = null): void {
+  set(
+    cid: string,
+    backend: string,
+    state: ReplicaState,
+    error: string | null = null,
+    detail: string | null = null,
+  ): void {
     const now = Date.now()
     this.db
       .prepare(
-        `INSERT INTO replicas (cid, backend, state, verified_at, updated_at, error) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO replicas (cid, backend, state, verified_at, updated_at, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(cid, backend) DO UPDATE SET state = excluded.state,
            verified_at = coalesce(excluded.verified_at, replicas.verified_at),
-           updated_at = excluded.updated_at, error = excluded.error`,
+           updated_at = excluded.updated_at, error = excluded.error, detail = excluded.detail`,
       )
-      .run(cid, backend, state, state === 'verified' ? now : null, now, error)
+      .run(cid, backend, state, state === 'verified' ? now : null, now, error, detail)
   }
 
   remove(cid: string, backend: string): void {
@@ -39,7 +47,7 @@ export class ReplicaStore {
     return (
       this.db
         .prepare(
-          'SELECT cid, backend, state, verified_at, updated_at, error FROM replicas WHERE cid = ? ORDER BY backend',
+          'SELECT cid, backend, state, verified_at, updated_at, error, detail FROM replicas WHERE cid = ? ORDER BY backend',
         )
         .all(cid) as ReplicaRow[]
     ).map(fromRow)
@@ -51,7 +59,7 @@ export class ReplicaStore {
     if (cids.length === 0) return out
     const rows = this.db
       .prepare(
-        `SELECT cid, backend, state, verified_at, updated_at, error FROM replicas
+        `SELECT cid, backend, state, verified_at, updated_at, error, detail FROM replicas
          WHERE cid IN (SELECT value FROM json_each(?)) ORDER BY cid, backend`,
       )
       .all(JSON.stringify(cids)) as ReplicaRow[]
@@ -63,7 +71,7 @@ export class ReplicaStore {
     return (
       this.db
         .prepare(
-          'SELECT cid, backend, state, verified_at, updated_at, error FROM replicas ORDER BY cid, backend',
+          'SELECT cid, backend, state, verified_at, updated_at, error, detail FROM replicas ORDER BY cid, backend',
         )
         .all() as ReplicaRow[]
     ).map(fromRow)
@@ -131,6 +139,7 @@ interface ReplicaRow {
   verified_at: number | null
   updated_at: number
   error: string | null
+  detail: string | null
 }
 
 function fromRow(r: ReplicaRow): ReplicaRecord {
@@ -141,5 +150,6 @@ function fromRow(r: ReplicaRow): ReplicaRecord {
     verifiedAt: r.verified_at,
     updatedAt: r.updated_at,
     error: r.error,
+    detail: r.detail,
   }
 }

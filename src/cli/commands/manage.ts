@@ -309,7 +309,7 @@ export function registerManage(program: Command): void {
         `${String(r.requestid)}: ${String(r.status)} (${info.health})${info.error ? ` - ${info.error}` : ''}`,
       )
       out(`policy: min ${String(info.policy.min)}, max ${String(info.policy.max)}`)
-      table(cmd, r, info.replicas, ['backend', 'state', 'verifiedAt', 'error'])
+      table(cmd, r, info.replicas, ['backend', 'state', 'verifiedAt', 'detail', 'error'])
     })
 
   const repl = program.command('replication').description('replication status and sync (needs the daemon)')

@@ -27,7 +27,7 @@ export function registerRoute(program: Command): void {
       if (r.routes.length === 0) out('  no verified copy')
       for (const [i, x] of r.routes.entries()) {
         out(
-          `  ${i + 1}. ${x.backend}  ${x.status}${x.latencyMs == null ? '' : `  ${x.latencyMs.toFixed(1)} ms`}  verified ${x.verifiedAt?.toISOString() ?? '-'}`,
+          `  ${i + 1}. ${x.backend}  ${x.status}${x.latencyMs == null ? '' : `  ${x.latencyMs.toFixed(1)} ms`}  verified ${x.verifiedAt?.toISOString() ?? '-'}${x.detail ? `  (${x.detail})` : ''}`,
         )
       }
       for (const x of r.replicas.filter((y) => y.state !== 'verified')) out(`  -  ${x.backend}  ${x.state}`)
