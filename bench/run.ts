@@ -4,11 +4,13 @@
 // the OS temp dir), BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000),
 // BENCH_GET_MB (1024), BENCH_MEM_MB (4096), BENCH_LOOP_MB (1024, the event-loop section). BENCH_ONLY=scale (BENCH_SCALE_PINS, BENCH_SCALE_BLOCKS)
 // runs bench/scale.ts alone, and BENCH_ONLY=load (BENCH_LOAD_SECONDS, 60) the load test: neither is
-// part of a full run (seeding 1M pins takes minutes).
+// part of a full run (seeding 1M pins takes minutes). BENCH_ONLY=backends (BENCH_SIZE_MB, BENCH_RUNS,
+// BENCH_PINS) runs bench/backends.ts against Kubo, IPFS Cluster and versitygw (scripts/install-go-tools.sh).
 import '../src/polyfills.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { backendsBench } from './backends.ts'
 import { contentBench } from './content.ts'
 import { daemonBench } from './daemon.ts'
 import { eventLoopBench } from './event-loop.ts'
@@ -39,11 +41,12 @@ const sections: Record<string, (dir: string) => Promise<string>> = {
       env('BENCH_INDEX_PINS', 1_000_000),
     ),
   'event-loop': (dir) => eventLoopBench(dir, env('BENCH_LOOP_MB', 1024)),
+  backends: (dir) => backendsBench(dir, sizeMb, runs, env('BENCH_PINS', 2000)),
   load: (dir) => loadBench(dir, env('BENCH_LOAD_SECONDS', 60)),
   scale: (dir) => scaleBench(dir, env('BENCH_SCALE_PINS', 1_000_000), env('BENCH_SCALE_BLOCKS', 10_000_000)),
 }
 /** Sections run only when BENCH_ONLY names them. */
-const OPT_IN = new Set(['scale', 'load'])
+const OPT_IN = new Set(['scale', 'load', 'backends'])
 if (only != null && !(only in sections)) {
   throw new Error(`BENCH_ONLY=${only}: expected one of ${Object.keys(sections).join(', ')}`)
 }
