@@ -80,6 +80,31 @@ describe('kubo backend (attached to a real Kubo daemon)', () => {
     await backend.unpin(root) // twice is fine
   })
 
+  it('streams a 128 MiB pin into Kubo with bounded memory (the upload waits for the socket)', async () => {
+    const file = join(tmp.dir, 'bounded.bin')
+    writeRandomFile(file, 128 * MiB, 'kubo-bounded')
+    const [entry] = await add(repo, { paths: [file] }, { cidVersion: 1 })
+    const root = entry!.cid
+    global.gc?.()
+    const base = process.memoryUsage().rss
+    let peak = base
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss)
+    }, 5)
+    try {
+      await backend.put(root, exportCar(repo.blocks, root))
+    } finally {
+      clearInterval(sampler)
+    }
+    // fetch with a stream body read the whole CAR into memory first (614 MiB for 512 MiB)
+    assert.ok(
+      peak - base < 64 * MiB,
+      `RSS grew by ${((peak - base) / MiB).toFixed(1)} MiB during a 128 MiB upload`,
+    )
+    assert.equal(await backend.has(root), true)
+    await backend.unpin(root)
+  })
+
   it('an import aborted mid-stream leaves no pin', async () => {
     const file = join(tmp.dir, 'aborted.bin')
     writeRandomFile(file, 8 * MiB, 'kubo-abort')

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
 import { multiaddrToUrl } from './kubo-process.ts'
-import { abortable } from './streams.ts'
+import { abortable, type PostedAnswer, postStream } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, PutOptions, VerifyResult } from './types.ts'
 
 const httpUrl = z.string().refine((u) => {
@@ -136,14 +136,19 @@ export class IpfsClusterBackend implements Backend {
       yield enc.encode(`\r\n--${boundary}--\r\n`)
     }
     try {
-      const res = await this.call('POST', `/add?${query}`, {
-        body: ReadableStream.from(multipart()),
-        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-        signal: opts.signal,
-        transfer: true,
-      })
-      const text = await res.text()
+      const headers: Record<string, string> = { 'content-type': `multipart/form-data; boundary=${boundary}` }
+      if (this.opts.username != null) headers.authorization = this.basicAuth()
+      let res: PostedAnswer
+      try {
+        res = await postStream(`${this.api}/add?${query}`, headers, multipart(), opts.signal)
+      } catch (err) {
+        if (opts.signal?.aborted) throw err
+        throw this.error('add', (err as Error).message)
+      }
+      const text = res.text
       if (!res.ok) throw this.error('add', failure(res.status, text))
+      const trailer = res.headers['x-stream-error']
+      if (typeof trailer === 'string' && trailer !== '') throw this.error('add', trailer)
       // an error met after the headers went out comes in the X-Stream-Error trailer or as a JSON line
       for (const line of text.split('\n')) {
         if (line.trim() === '') continue
@@ -277,9 +282,7 @@ export class IpfsClusterBackend implements Backend {
     } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers }
-    if (this.opts.username != null) {
-      headers.authorization = `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`
-    }
+    if (this.opts.username != null) headers.authorization = this.basicAuth()
     const signals = [
       init.signal,
       init.transfer ? undefined : AbortSignal.timeout(this.opts.timeout_ms),
@@ -295,6 +298,10 @@ export class IpfsClusterBackend implements Backend {
       } as RequestInit,
       `${method} ${path.split('?')[0]}`,
     )
+  }
+
+  private basicAuth(): string {
+    return `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`
   }
 
   private async fetch(url: string, init: RequestInit, what: string): Promise<Response> {

@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
 import { initKuboRepo, type KuboProcess, multiaddrToUrl, startKuboProcess } from './kubo-process.ts'
-import { abortable } from './streams.ts'
+import { abortable, type PostedAnswer, postStream } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, VerifyResult } from './types.ts'
 
 /**
@@ -154,19 +154,23 @@ export class KuboBackend implements Backend {
       yield* abortable(car, opts.signal)
       yield enc.encode(`\r\n--${boundary}--\r\n`)
     }
-    const res = await this.call(
-      'dag/import',
-      { 'pin-roots': 'true', stats: 'false' },
-      {
-        body: ReadableStream.from(multipart()),
-        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-        signal: opts.signal,
-        transfer: true,
-      },
-    )
-    if (!res.ok) throw this.error('dag import', await errorMessage(res))
+    if (this.api == null) throw this.error('dag import', 'the managed kubo daemon is not running')
+    const url = `${this.api}/api/v0/dag/import?${new URLSearchParams({ 'pin-roots': 'true', stats: 'false' })}`
+    let res: PostedAnswer
+    try {
+      res = await postStream(
+        url,
+        { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        multipart(),
+        opts.signal,
+      )
+    } catch (err) {
+      if (opts.signal?.aborted) throw err
+      throw this.error('dag import', (err as Error).message)
+    }
+    if (!res.ok) throw this.error('dag import', kuboMessage(res.text, res.status))
     // one JSON object per root: {"Root":{"Cid":{"/":"..."},"PinErrorMsg":""}}; a trailer may carry an error
-    const text = await res.text()
+    const text = res.text
     let pinned = false
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue
@@ -275,10 +279,13 @@ export class KuboBackend implements Backend {
 }
 
 async function errorMessage(res: Response): Promise<string> {
-  const text = await res.text().catch(() => '')
+  return kuboMessage(await res.text().catch(() => ''), res.status)
+}
+
+function kuboMessage(text: string, status: number): string {
   try {
     return (JSON.parse(text) as KuboError).Message ?? text
   } catch {
-    return text.trim() || `HTTP ${res.status}`
+    return text.trim() || `HTTP ${status}`
   }
 }
