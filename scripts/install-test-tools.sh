@@ -4,7 +4,8 @@
 # system calls), faketime (the clock-jump fault test), chromium (the dashboard test, driven by
 # playwright-core); a second Node.js, the current LTS (scripts/install-node.sh), for the test that runs
 # the CLI against an addon built for another Node; then builds Kubo, IPFS Cluster and versitygw (an S3
-# server) from the Go module proxy (scripts/install-go-tools.sh).
+# server) from the Go module proxy (scripts/install-go-tools.sh), and schemathesis from PyPI into a venv
+# (scripts/install-schemathesis.sh) for the OpenAPI fuzz test.
 # Idempotent and quick when all are there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,3 +23,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 bash "$here/install-node.sh" >/dev/null
 bash "$here/install-go-tools.sh"
+bash "$here/install-schemathesis.sh" >/dev/null

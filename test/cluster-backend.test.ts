@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { inspect } from 'node:util'
 import { run, suiteTempDir } from './helpers/cli.ts'
 import { type Cluster, startCluster } from './helpers/cluster.ts'
 import { json, startDaemon, type TestDaemon, writeConfig } from './helpers/daemon.ts'
@@ -56,7 +57,23 @@ describe('ipfs-cluster backend', () => {
   })
 
   it('a pin with min 2 lands on both peers; one peer stopped: degraded in pin status, route inspect and health', async () => {
+    try {
+      await scenario()
+    } catch (err) {
+      // name the step and show the whole thrown value (a bare object prints as {} otherwise)
+      throw new Error(`failed after step "${step}": ${inspect(err, { depth: 4 })}`)
+    }
+  })
+
+  let step = 'start'
+  const mark = (s: string) => {
+    step = s
+    process.stderr.write(`[cluster-backend] ${new Date().toISOString()} ${s}\n`)
+  }
+
+  async function scenario(): Promise<void> {
     const [p0, p1] = cluster.peers as [Cluster['peers'][0], Cluster['peers'][0]]
+    mark('waiting for the backend to be healthy')
     await until('cluster backend healthy', async () => {
       const b = (await json(d.call('/backends'))).backends.find((x: { name: string }) => x.name === 'cluster')
       return b.health?.status === 'healthy' ? b : undefined
@@ -68,6 +85,7 @@ describe('ipfs-cluster backend', () => {
     const cid = added.stdout.toString().trim()
     const pinned = await d.call('/pins', { method: 'POST', json: { cid, name: 'clustered' } })
     assert.ok(pinned.ok, await pinned.text())
+    mark('first sync')
     const sync = await d.call('/replication/sync', { method: 'POST', json: { wait: true } })
     assert.equal(sync.status, 200, await sync.text())
     const status = await json(d.call(`/pins/${cid}`))
@@ -89,16 +107,25 @@ describe('ipfs-cluster backend', () => {
       const cat = await p.kubo.ipfsBytes(['cat', '--offline', cid])
       assert.equal(cat.length, 3 * MiB)
     }
-    const inspect = await run(['route', 'inspect', cid], { home })
-    assert.equal(inspect.code, 0, inspect.stderr)
-    assert.match(inspect.stdout.toString(), /cluster .*\(pinned on 2 of 2 cluster peers\)/)
+    // route inspect reads the pin index, republished within a second of the change
+    await until(
+      'route inspect shows 2 of 2 peers',
+      async () => {
+        const r = await run(['route', 'inspect', cid], { home })
+        assert.equal(r.code, 0, r.stderr)
+        return /cluster .*\(pinned on 2 of 2 cluster peers\)/.test(r.stdout.toString()) ? r : undefined
+      },
+      10_000,
+    )
 
+    mark('stopping peer 1')
     // stop the second peer
     await p1.stop()
     await until('cluster backend degraded', async () => {
       const b = (await json(d.call('/backends'))).backends.find((x: { name: string }) => x.name === 'cluster')
       return b.health?.status === 'degraded' ? b : undefined
     })
+    mark('sync with verify, peer 1 down')
     const resync = await d.call('/replication/sync', { method: 'POST', json: { wait: true, verify: true } })
     assert.equal(resync.status, 200, await resync.text())
     const degraded = await json(d.call(`/pins/${cid}`))
@@ -123,19 +150,25 @@ describe('ipfs-cluster backend', () => {
     )
     assert.match(inspect2.stdout.toString(), /cluster/)
 
+    mark('restarting peer 1')
     // the peer comes back: whole again
     await p1.start()
-    await until('pinned on 2 of 2 again', async () => {
-      await d.call('/replication/sync', { method: 'POST', json: { wait: true, verify: true } })
-      const p = await json(d.call(`/pins/${cid}`))
-      return p.info.health === 'ok' ? p : undefined
-    })
+    await until(
+      'pinned on 2 of 2 again',
+      async () => {
+        await d.call('/replication/sync', { method: 'POST', json: { wait: true, verify: true } })
+        const p = await json(d.call(`/pins/${cid}`))
+        return p.info.health === 'ok' ? p : undefined
+      },
+      180_000,
+    )
 
+    mark('pin rm')
     // pin rm removes it from the cluster
     const rm = await d.call(`/pins/${cid}`, { method: 'DELETE' })
     assert.ok(rm.ok, await rm.text())
     await until('the cluster drops it', async () =>
       (await fetch(`${p0.apiUrl}/allocations/${cid}`)).status === 404 ? true : undefined,
     )
-  })
+  }
 })

@@ -150,7 +150,13 @@ describe('daemon API', () => {
       ],
       ['POST', '/pins', { body: '{"cid": ', headers: { 'content-type': 'application/json' } }, 400, /JSON/i],
       ['POST', '/pins', { json: { cid, policy: { min_replicas: 0 } } }, 400, /min_replicas/],
-      ['POST', '/pins', { json: { cid, policy: { preferred: ['ghost'] } } }, 400, /unknown backend "ghost"/],
+      // a name that names no backend: 404, as /backends/ghost would be
+      ['POST', '/pins', { json: { cid, policy: { preferred: ['ghost'] } } }, 404, /no backend named "ghost"/],
+      // a field the schema does not have is refused, not dropped
+      ['POST', '/pins', { json: { cid, colour: 'blue' } }, 400, /colour|additional/],
+      ['POST', '/replication/sync', { json: { wait: null } }, 400, /wait/],
+      ['PATCH', '/pins', {}, 405, /PATCH is not allowed on \/pins \(allowed: GET, HEAD, POST\)/],
+      ['PUT', '/backends/health', {}, 405, /allowed: GET, HEAD\)/],
       ['POST', '/pins', { json: { cid: 'x'.repeat(2 * MiB) } }, 413, /too large/i],
       ['PUT', '/config', { json: { port: 'eighty' } }, 400, /invalid config key "port"/],
       ['PUT', '/config', { json: { no_such_key: 1 } }, 400, /no_such_key/],

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Config } from '../config/config.ts'
+import { BACKEND_NAME, type Config } from '../config/config.ts'
 import { InvalidInputError } from '../errors.ts'
 import type { Repo } from '../repo.ts'
 import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
@@ -107,4 +107,30 @@ export function registerBackendType<S extends z.ZodTypeAny>(name: string, t: Bac
 
 export function backendTypes(): string[] {
   return ['local', ...Object.keys(TYPES)]
+}
+
+/**
+ * A backend config entry as JSON Schema (OpenAPI 3.0): one alternative per type, each its own
+ * keys plus `failure_domain`, for the API's document (POST /backends).
+ */
+export function backendEntrySchema(): Record<string, unknown> {
+  return {
+    oneOf: Object.entries(TYPES).map(([name, t]) => {
+      const s = z.toJSONSchema(t.options, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as {
+        properties?: Record<string, unknown>
+      }
+      return {
+        ...s,
+        title: name,
+        properties: {
+          ...s.properties,
+          name: { type: 'string', pattern: BACKEND_NAME.source },
+          failure_domain: z.toJSONSchema(CommonOptions.shape.failure_domain, {
+            target: 'openapi-3.0',
+            io: 'input',
+          }),
+        },
+      }
+    }),
+  }
 }

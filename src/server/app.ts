@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { methodNotAllowed } from '../http/method-not-allowed.ts'
 import { backendRoutes } from './api/backends.ts'
 import { contentRoutes } from './api/content.ts'
 import { dashboardRoutes } from './api/dashboard.ts'
@@ -22,6 +23,7 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
     loggerInstance: ctx.log as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: ctx.config.server.max_body_size,
+    maxParamLength: 1024,
     return503OnClosing: true,
     forceCloseConnections: true,
   })
@@ -32,12 +34,9 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
     },
   })
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
-  )
   installGuard(app, { token: ctx.token, loopback: isLoopback(ctx.config.server.host) })
+  // a method the path does not take: 405 with Allow (after the Host, Origin and token checks)
+  methodNotAllowed(app)
   app.addHook('onResponse', async (req, reply) => {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       ctx.log.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'request')

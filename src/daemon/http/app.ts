@@ -1,15 +1,17 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { IpfsKitError } from '../../errors.ts'
+import { docBody, documentErrors, documentedBodies, methodNotAllowed } from '../../http/method-not-allowed.ts'
 import type { Daemon } from '../daemon.ts'
 import { allowedHost, checkBearer } from './auth.ts'
-import { errorHandler } from './errors.ts'
+import { ErrorBody, errorHandler } from './errors.ts'
 import { backendRoutes } from './routes/backends.ts'
 import { pinRoutes } from './routes/pins.ts'
-import { psaRoutes } from './routes/psa.ts'
+import { PSA_FAILURE, psaRoutes } from './routes/psa.ts'
 import { replicationRoutes } from './routes/replication.ts'
 import { repoRoutes } from './routes/repo.ts'
 import { systemRoutes } from './routes/system.ts'
+import { strictBodies } from './schemas.ts'
 
 export interface AppOptions {
   token: string
@@ -26,21 +28,22 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
+    // a CIDv1 with a long hash (sha2-512, base32) is over fastify's default of 100: the schemas bound each one
+    maxParamLength: 1024,
     return503OnClosing: true,
     forceCloseConnections: true,
   })
+  app.setValidatorCompiler(strictBodies())
   await app.register(swagger, {
     openapi: {
       info: { title: 'ipfs-kit daemon', version: daemon.version },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    transform: docBody,
+    transformObject: (doc) =>
+      documentedBodies('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
   })
   app.setErrorHandler(errorHandler(daemon.log))
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
-  )
   let port: number | undefined
   app.addHook('onRequest', async (req) => {
     if (port == null) {
@@ -61,6 +64,14 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
     if (req.method !== 'GET')
       daemon.log.info({ method: req.method, url: req.url, status: reply.statusCode }, 'request')
   })
+  // a method the path does not take: 405 with Allow (after the Host and token checks)
+  methodNotAllowed(app, (url, code, message) =>
+    url.startsWith('/psa/')
+      ? { error: { reason: code === 'ERR_NOT_FOUND' ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', details: message } }
+      : { error: { code, message } },
+  )
+  // every route's error answers in the OpenAPI document: the Pinning Service API's in its own shape
+  documentErrors(app, (url) => (url.startsWith('/psa') ? PSA_FAILURE : ErrorBody))
   await app.register(systemRoutes(daemon, app))
   await app.register(backendRoutes(daemon))
   await app.register(pinRoutes(daemon))

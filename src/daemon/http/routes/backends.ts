@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { checkBackendEntry } from '../../../backends/registry.ts'
+import { backendEntrySchema, checkBackendEntry } from '../../../backends/registry.ts'
 import { readConfigFile, writeConfigFile } from '../../../config/config.ts'
 import { InvalidInputError, IpfsKitError } from '../../../errors.ts'
 import type { Daemon } from '../../daemon.ts'
@@ -52,6 +52,9 @@ export function backendRoutes(daemon: Daemon): FastifyPluginAsync {
             },
             additionalProperties: true,
           },
+          // the document names every type and its keys; the type's own schema checks them (its
+          // messages name the key), so the body above stays open for it
+          'x-doc-body': backendEntrySchema(),
           response: { 400: ErrorBody, 401: ErrorBody, 409: ErrorBody },
           security: [{ bearer: [] }],
         },

@@ -6,6 +6,7 @@ import type { ListedStatus, NameMatch, PinCursor, PinQuery, PinRecord } from '..
 import type { ReplicaRecord } from '../../../state/replicas.ts'
 import type { Daemon } from '../../daemon.ts'
 import { ErrorBody } from '../errors.ts'
+import { CID_LIST, CID_OR_TIME, CID_STRING, MULTIADDR, STATUS_LIST } from '../schemas.ts'
 
 /** Our pin status -> the IPFS Pinning Service API's (queued, pinning, pinned, failed). */
 export function psaStatus(pin: PinRecord, replicas: ReplicaRecord[]): ListedStatus {
@@ -49,14 +50,18 @@ export function cursor(daemon: Daemon, flag: string, value: string | undefined):
   }
   const cid = parseCid(value).toString()
   const pin = daemon.repo.pins.get(cid)
+  // a cursor naming no pin names a resource that is not there: 404, as a lookup of it would be
   if (pin == null)
-    throw new InvalidInputError(`invalid ${flag}: ${cid} is not pinned (use the requestid of a listed pin)`)
+    throw new IpfsKitError(
+      'ERR_NOT_FOUND',
+      `${flag}: ${cid} is not pinned (use the requestid of a listed pin)`,
+    )
   return { at: pin.createdAt, cid }
 }
 
 const cidParam = {
   type: 'object',
-  properties: { cid: { type: 'string', minLength: 1, maxLength: 200 } },
+  properties: { cid: CID_STRING },
   required: ['cid'],
 } as const
 
@@ -102,12 +107,12 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
           querystring: {
             type: 'object',
             properties: {
-              cid: { type: 'string', maxLength: 2000 },
+              cid: CID_LIST,
               name: { type: 'string', maxLength: 255 },
               match: { type: 'string', enum: ['exact', 'iexact', 'partial', 'ipartial'], default: 'exact' },
-              status: { type: 'string', maxLength: 64 },
-              before: { type: 'string', maxLength: 200 },
-              after: { type: 'string', maxLength: 200 },
+              status: STATUS_LIST,
+              before: CID_OR_TIME,
+              after: CID_OR_TIME,
               limit: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
             },
           },
@@ -121,6 +126,7 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
           if (!LISTED.includes(s))
             throw new InvalidInputError(`invalid status "${s}": use queued, pinning, pinned or failed`)
         }
+        refuseRepeats(q.status, q.cid)
         const cids = q.cid?.split(',').map((c) => parseCid(c).toString())
         if (cids != null && cids.length > 10) throw new InvalidInputError('at most 10 CIDs per request')
         const query: PinQuery = {
@@ -148,13 +154,15 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
           body: {
             type: 'object',
             properties: {
-              cid: { type: 'string', minLength: 1, maxLength: 200 },
+              cid: CID_STRING,
               name: { type: 'string', maxLength: 255 },
-              origins: { type: 'array', items: { type: 'string', maxLength: 1000 }, maxItems: 20 },
+              origins: { type: 'array', items: MULTIADDR, maxItems: 20 },
               meta: { type: 'object', additionalProperties: { type: 'string', maxLength: 2000 } },
               policy: policySchema,
             },
             required: ['cid'],
+            // a misspelt field (`polcy`) is an error, not a pin without its policy
+            additionalProperties: false,
           },
           response: { 400: ErrorBody, 401: ErrorBody },
           security: [{ bearer: [] }],
@@ -166,8 +174,9 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
         const known = new Set(daemon.supervisor.all().map((b) => b.name))
         for (const name of [...(p?.preferred ?? []), ...(p?.excluded ?? [])]) {
           if (!known.has(name))
-            throw new InvalidInputError(
-              `unknown backend "${name}" in policy (known: ${[...known].join(', ')})`,
+            throw new IpfsKitError(
+              'ERR_NOT_FOUND',
+              `no backend named "${name}" in policy (known: ${[...known].join(', ')})`,
             )
         }
         if (p?.min_replicas != null && p.max_replicas != null && p.max_replicas < p.min_replicas) {
@@ -211,7 +220,12 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
         schema: {
           summary: 'Unpin a CID from every backend',
           params: cidParam,
-          response: { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+          response: {
+            202: { description: 'Removed', type: 'null' },
+            400: ErrorBody,
+            401: ErrorBody,
+            404: ErrorBody,
+          },
           security: [{ bearer: [] }],
         },
       },
@@ -243,4 +257,16 @@ export function mustGet(daemon: Daemon, input: string): PinRecord {
   const pin = daemon.repo.pins.get(cid)
   if (pin == null) throw new IpfsKitError('ERR_NOT_FOUND', `${cid} is not pinned`)
   return pin
+}
+
+/** The list filters are sets (the Pinning Service API's uniqueItems): a repeated status or CID is refused. */
+export function refuseRepeats(status: string | undefined, cid: string | undefined): void {
+  for (const [name, value] of [
+    ['status', status],
+    ['cid', cid],
+  ] as const) {
+    const items = value?.split(',') ?? []
+    if (new Set(items).size !== items.length)
+      throw new InvalidInputError(`invalid ${name} "${value}": a value is given twice`)
+  }
 }

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { parseCid } from '../../../content/cid.ts'
-import { InvalidInputError } from '../../../errors.ts'
+import { InvalidInputError, IpfsKitError } from '../../../errors.ts'
 import type { ListedStatus, NameMatch, PinQuery, PinRecord } from '../../../state/pins.ts'
 import type { ReplicaRecord } from '../../../state/replicas.ts'
 import type { Daemon } from '../../daemon.ts'
 import { checkBearer } from '../auth.ts'
 import { errorAnswer, logInternal } from '../errors.ts'
-import { cursor, LISTED, mustGet, psaStatus, removePin } from './pins.ts'
+import { CID_LIST, CID_OR_TIME, CID_STRING, META_FILTER, MULTIADDR, STATUS_LIST } from '../schemas.ts'
+import { cursor, LISTED, psaStatus, refuseRepeats, removePin } from './pins.ts'
 
 /**
  * The IPFS Pinning Service API (https://ipfs.github.io/pinning-services-api-spec/), served under
@@ -17,7 +18,7 @@ import { cursor, LISTED, mustGet, psaStatus, removePin } from './pins.ts'
  */
 
 /** The spec's Failure: `{ error: { reason, details } }`. */
-const Failure = {
+export const PSA_FAILURE = {
   type: 'object',
   properties: {
     error: {
@@ -32,11 +33,11 @@ const Failure = {
 const PinSchema = {
   type: 'object',
   properties: {
-    cid: { type: 'string', minLength: 1, maxLength: 200 },
+    cid: CID_STRING,
     name: { type: 'string', maxLength: 255 },
     origins: {
       type: 'array',
-      items: { type: 'string', minLength: 1, maxLength: 1000 },
+      items: MULTIADDR,
       maxItems: 20,
       uniqueItems: true,
     },
@@ -161,7 +162,7 @@ export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
         .send({ error: { reason: REASONS[status] ?? body.error.code, details: body.error.message } })
     })
 
-    const errors = { 400: Failure, 401: Failure, 404: Failure }
+    const errors = { 400: PSA_FAILURE, 401: PSA_FAILURE, 404: PSA_FAILURE }
 
     app.get<{
       Querystring: {
@@ -184,14 +185,14 @@ export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
           querystring: {
             type: 'object',
             properties: {
-              cid: { type: 'string', maxLength: 2000 },
+              cid: CID_LIST,
               name: { type: 'string', maxLength: 255 },
               match: { type: 'string', enum: ['exact', 'iexact', 'partial', 'ipartial'], default: 'exact' },
-              status: { type: 'string', maxLength: 64 },
-              before: { type: 'string', maxLength: 200 },
-              after: { type: 'string', maxLength: 200 },
+              status: STATUS_LIST,
+              before: CID_OR_TIME,
+              after: CID_OR_TIME,
               limit: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
-              meta: { type: 'string', maxLength: 20000 },
+              meta: META_FILTER,
             },
           },
           response: {
@@ -212,6 +213,7 @@ export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
           if (!LISTED.includes(s))
             throw new InvalidInputError(`invalid status "${s}": use queued, pinning, pinned or failed`)
         }
+        refuseRepeats(q.status, q.cid)
         const cids = q.cid?.split(',').map((c) => parseCid(c).toString())
         if (cids != null && cids.length > 10) throw new InvalidInputError('at most 10 CIDs per request')
         let meta: Record<string, string> | undefined
@@ -276,7 +278,7 @@ export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
           security: [{ bearer: [] }],
         },
       },
-      async (req) => toPsa(daemon, mustGet(daemon, req.params.requestid)),
+      async (req) => toPsa(daemon, requestOf(daemon, req.params.requestid)),
     )
 
     app.post<{ Params: { requestid: string }; Body: PsaPin }>(
@@ -293,7 +295,7 @@ export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const old = mustGet(daemon, req.params.requestid)
+        const old = requestOf(daemon, req.params.requestid)
         await checkOrigins(req.body.origins)
         const next = addPin(daemon, req.body)
         if (next.cid !== old.cid) await removePin(daemon, old)
@@ -313,9 +315,25 @@ export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        await removePin(daemon, mustGet(daemon, req.params.requestid))
+        await removePin(daemon, requestOf(daemon, req.params.requestid))
         return reply.code(202).send()
       },
     )
   }
+}
+
+/**
+ * The pin a requestid names. A requestid is opaque to a client (ours are CIDs): one that is not a
+ * CID names no request, so it is 404 as any unknown one, not a 400 about CIDs.
+ */
+function requestOf(daemon: Daemon, requestid: string): PinRecord {
+  let cid: string
+  try {
+    cid = parseCid(requestid).toString()
+  } catch {
+    throw new IpfsKitError('ERR_NOT_FOUND', `no pin request ${JSON.stringify(requestid)}`)
+  }
+  const pin = daemon.repo.pins.get(cid)
+  if (pin == null) throw new IpfsKitError('ERR_NOT_FOUND', `no pin request ${requestid}`)
+  return pin
 }

@@ -3,6 +3,7 @@ import { parseCid } from '../../../content/cid.ts'
 import type { Daemon } from '../../daemon.ts'
 import { ReplicationTotals } from '../../replication-totals.ts'
 import { ErrorBody } from '../errors.ts'
+import { CID_STRING } from '../schemas.ts'
 
 /** /replication: status and sync. */
 export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {
@@ -29,7 +30,7 @@ export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {
             type: 'object',
             properties: {
               limit: { type: 'integer', minimum: 0, maximum: 1000, default: 100 },
-              after: { type: 'string', maxLength: 200 },
+              after: CID_STRING,
             },
           },
           response: { 400: ErrorBody },
@@ -58,6 +59,8 @@ export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {
       '/replication/sync',
       {
         schema: {
+          // the body is optional: POST without one takes the defaults
+          'x-body-optional': true,
           summary:
             'Run a replication pass now (verify=true re-reads every replica; wait=true answers when done)',
           body: {

@@ -55,6 +55,8 @@ export function repoRoutes(daemon: Daemon): FastifyPluginAsync {
       '/repo/gc',
       {
         schema: {
+          // the body is optional: POST without one takes the defaults
+          'x-body-optional': true,
           summary:
             'Remove every block no pin reaches and reclaim disk space (wait=false: answer at once, follow /events)',
           body: {

@@ -151,7 +151,14 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
         schema: {
           summary:
             'Server-Sent Events: health, pin, replica and replication changes (at most max_sse_clients; a client that falls behind is dropped)',
-          response: { 503: ErrorBody },
+          response: {
+            200: {
+              description: 'an event stream: `data: {json}` per event, `: comment` keep-alives',
+              // each event's data is one JSON object (its type says which)
+              content: { 'text/event-stream': { schema: { type: 'object' } } },
+            },
+            503: ErrorBody,
+          },
         },
       },
       (req, reply) => {
@@ -166,10 +173,24 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
     )
 
     const metrics = buildMetrics(daemon)
-    app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
-      reply.header('content-type', metrics.contentType)
-      return metrics.metrics()
-    })
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          summary: 'Prometheus metrics',
+          response: {
+            200: {
+              description: 'the Prometheus text format, version 0.0.4',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      async (_req, reply) => {
+        reply.header('content-type', metrics.contentType)
+        return metrics.metrics()
+      },
+    )
 
     app.get('/openapi.json', { schema: { hide: true } }, async () => root.swagger())
   }

@@ -1,0 +1,54 @@
+"""Schemathesis hooks: strategies for the formats the ipfs-kit OpenAPI documents name.
+
+A CID, a list of CIDs, a requestid-or-time and a JSON map of strings have no JSON Schema type; the
+documents name them as formats (src/daemon/http/schemas.ts) and this file tells schemathesis how to
+make valid ones, so that "schema-valid" requests are valid requests. Loaded by scripts/openapi-fuzz.sh
+(SCHEMATHESIS_HOOKS=openapi_hooks, PYTHONPATH=scripts).
+"""
+import base64
+import hashlib
+import json
+
+import schemathesis
+from hypothesis import strategies as st
+
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def base58(data: bytes) -> str:
+    n = int.from_bytes(data, "big")
+    out = ""
+    while n > 0:
+        n, r = divmod(n, 58)
+        out = B58[r] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+def cid(data: bytes, version: int, codec: int) -> str:
+    mh = bytes([0x12, 0x20]) + hashlib.sha256(data).digest()
+    if version == 0:
+        return base58(mh)
+    raw = bytes([0x01, codec]) + mh
+    return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
+
+
+cids = st.builds(cid, st.binary(max_size=64), st.sampled_from([0, 1]), st.sampled_from([0x55, 0x70]))
+times = st.datetimes(timezones=st.just(__import__("datetime").timezone.utc)).map(
+    lambda t: t.isoformat().replace("+00:00", "Z")
+)
+plain = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20)
+
+schemathesis.openapi.format("cid", cids)
+schemathesis.openapi.format("cid-list", st.lists(cids, min_size=1, max_size=4, unique=True).map(",".join))
+schemathesis.openapi.format(
+    "status-list",
+    st.lists(st.sampled_from(["queued", "pinning", "pinned", "failed"]), min_size=1, max_size=4, unique=True).map(
+        ",".join
+    ),
+)
+schemathesis.openapi.format("cid-or-time", st.one_of(cids, times))
+schemathesis.openapi.format("json-string-map", st.dictionaries(plain, plain, max_size=3).map(json.dumps))
+# loopback addresses on ports nothing listens on: an origin is dialled, and must fail fast and locally
+schemathesis.openapi.format(
+    "multiaddr", st.integers(min_value=1, max_value=9).map(lambda p: f"/ip4/127.0.0.1/tcp/{p}")
+)

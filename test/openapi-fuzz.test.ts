@@ -1,0 +1,59 @@
+/**
+ * The daemon's OpenAPI document says what the daemon does: schemathesis 4.32 (scripts/openapi-fuzz.sh)
+ * generates requests from it, valid and invalid, for every operation and every check (no 5xx, only
+ * documented status codes and content types, answers that match their schemas, valid requests
+ * accepted, invalid ones refused, 405 with Allow for other methods, stateful links between
+ * operations) and finds nothing. Fails, never skips, when schemathesis cannot be installed.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { promisify } from 'node:util'
+import { run, suiteTempDir } from './helpers/cli.ts'
+import { startDaemon, type TestDaemon, writeConfig } from './helpers/daemon.ts'
+import { writeRandomFile } from './helpers/fixtures.ts'
+
+const exec = promisify(execFile)
+const SCRIPT = new URL('../scripts/openapi-fuzz.sh', import.meta.url).pathname
+
+describe('OpenAPI document of the daemon, fuzzed', () => {
+  const tmp = suiteTempDir()
+  let d: TestDaemon
+
+  before(async () => {
+    const home = join(tmp.dir, 'home')
+    writeConfig(home, { node: { listen: ['/ip4/127.0.0.1/tcp/0'], fetch_timeout_ms: 1000 } })
+    // some content and a pin, so that the stateful phase has resources to follow
+    const file = join(tmp.dir, 'a.bin')
+    writeRandomFile(file, 300_000, 'fuzz')
+    const added = await run(['ipfs', 'add', '-Q', file], { home })
+    assert.equal(added.code, 0, added.stderr)
+    d = await startDaemon(home)
+    const pinned = await d.call('/pins', { method: 'POST', json: { cid: added.stdout.toString().trim() } })
+    assert.ok(pinned.ok, await pinned.text())
+  })
+  after(async () => {
+    await d?.stop()
+  })
+
+  it('schemathesis --checks all finds no failure', async () => {
+    let out: string
+    try {
+      const r = await exec('bash', [SCRIPT, d.url, d.token, '--max-examples', '10'], {
+        maxBuffer: 64 << 20,
+        timeout: 600_000,
+      })
+      out = r.stdout + r.stderr
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string }
+      assert.fail(
+        `schemathesis found failures (or could not run):\n${e.stdout ?? ''}${e.stderr ?? e.message}`,
+      )
+    }
+    const summary = /(\d+) generated, (\d+) passed/.exec(out)
+    assert.ok(summary, out)
+    assert.equal(summary[1], summary[2], out)
+    assert.ok(Number(summary[1]) > 300, `only ${summary[1]} requests were generated`)
+  })
+})
