@@ -52,3 +52,14 @@ schemathesis.openapi.format("json-string-map", st.dictionaries(plain, plain, max
 schemathesis.openapi.format(
     "multiaddr", st.integers(min_value=1, max_value=9).map(lambda p: f"/ip4/127.0.0.1/tcp/{p}")
 )
+
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-", min_size=1, max_size=12)
+schemathesis.openapi.format(
+    "ipfs-path", st.tuples(cids, st.lists(names, max_size=2)).map(lambda t: "/".join([t[0], *t[1]]))
+)
+entity = st.one_of(
+    st.integers(0, 1 << 20).map(lambda a: f"{a}:*"),
+    st.tuples(st.integers(0, 1 << 20), st.integers(0, 1 << 20)).map(lambda t: f"{min(t)}:{max(t)}"),
+    st.integers(1, 1 << 20).map(lambda a: f"-{a}:*"),
+)
+schemathesis.openapi.format("entity-bytes", entity)

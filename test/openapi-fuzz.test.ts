@@ -1,5 +1,5 @@
 /**
- * The daemon's OpenAPI document says what the daemon does: schemathesis 4.32 (scripts/openapi-fuzz.sh)
+ * The daemon's and the server's OpenAPI documents say what they do: schemathesis 4.32 (scripts/openapi-fuzz.sh)
  * generates requests from it, valid and invalid, for every operation and every check (no 5xx, only
  * documented status codes and content types, answers that match their schemas, valid requests
  * accepted, invalid ones refused, 405 with Allow for other methods, stateful links between
@@ -13,16 +13,38 @@ import { promisify } from 'node:util'
 import { run, suiteTempDir } from './helpers/cli.ts'
 import { startDaemon, type TestDaemon, writeConfig } from './helpers/daemon.ts'
 import { writeRandomFile } from './helpers/fixtures.ts'
+import { startServer, type TestServer } from './helpers/server.ts'
 
 const exec = promisify(execFile)
 const SCRIPT = new URL('../scripts/openapi-fuzz.sh', import.meta.url).pathname
 
-describe('OpenAPI document of the daemon, fuzzed', () => {
+/** Runs scripts/openapi-fuzz.sh against one document; fails with schemathesis's report. */
+async function fuzz(url: string, doc: string, token: string): Promise<void> {
+  let out: string
+  try {
+    const r = await exec('bash', [SCRIPT, url, doc, token, '--max-examples', '10'], {
+      maxBuffer: 64 << 20,
+      timeout: 900_000,
+    })
+    out = r.stdout + r.stderr
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string }
+    assert.fail(`schemathesis found failures (or could not run):\n${e.stdout ?? ''}${e.stderr ?? e.message}`)
+  }
+  const summary = /(\d+) generated, (\d+) passed/.exec(out)
+  assert.ok(summary, out)
+  assert.equal(summary[1], summary[2], out)
+  assert.ok(Number(summary[1]) > 300, `only ${summary[1]} requests were generated`)
+}
+
+describe('OpenAPI documents of the daemon and the server, fuzzed', () => {
   const tmp = suiteTempDir()
   let d: TestDaemon
+  let server: TestServer
+  let home: string
 
   before(async () => {
-    const home = join(tmp.dir, 'home')
+    home = join(tmp.dir, 'home')
     writeConfig(home, { node: { listen: ['/ip4/127.0.0.1/tcp/0'], fetch_timeout_ms: 1000 } })
     // some content and a pin, so that the stateful phase has resources to follow
     const file = join(tmp.dir, 'a.bin')
@@ -34,26 +56,16 @@ describe('OpenAPI document of the daemon, fuzzed', () => {
     assert.ok(pinned.ok, await pinned.text())
   })
   after(async () => {
+    await server?.stop()
     await d?.stop()
   })
 
-  it('schemathesis --checks all finds no failure', async () => {
-    let out: string
-    try {
-      const r = await exec('bash', [SCRIPT, d.url, d.token, '--max-examples', '10'], {
-        maxBuffer: 64 << 20,
-        timeout: 600_000,
-      })
-      out = r.stdout + r.stderr
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; message: string }
-      assert.fail(
-        `schemathesis found failures (or could not run):\n${e.stdout ?? ''}${e.stderr ?? e.message}`,
-      )
-    }
-    const summary = /(\d+) generated, (\d+) passed/.exec(out)
-    assert.ok(summary, out)
-    assert.equal(summary[1], summary[2], out)
-    assert.ok(Number(summary[1]) > 300, `only ${summary[1]} requests were generated`)
+  it('the daemon: schemathesis --checks all finds no failure', async () => {
+    await fuzz(d.url, '/openapi.json', d.token)
+  })
+
+  it('the server: schemathesis --checks all finds no failure', async () => {
+    server = await startServer(home)
+    await fuzz(server.url, '/api/openapi.json', server.token)
   })
 })

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { IpfsKitError } from '../../errors.ts'
+import { strictBodies } from '../../http/formats.ts'
 import { docBody, documentErrors, documentedBodies, methodNotAllowed } from '../../http/method-not-allowed.ts'
 import type { Daemon } from '../daemon.ts'
 import { allowedHost, checkBearer } from './auth.ts'
@@ -11,7 +12,6 @@ import { PSA_FAILURE, psaRoutes } from './routes/psa.ts'
 import { replicationRoutes } from './routes/replication.ts'
 import { repoRoutes } from './routes/repo.ts'
 import { systemRoutes } from './routes/system.ts'
-import { strictBodies } from './schemas.ts'
 
 export interface AppOptions {
   token: string

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { add, roots } from '../../content/add.ts'
 import { ls, stat } from '../../content/export.ts'
 import { IpfsKitError } from '../../errors.ts'
+import { IPFS_PATH } from '../../http/formats.ts'
 import type { ServerContext } from '../context.ts'
 import { ErrorBody } from '../errors.ts'
 
@@ -46,7 +47,7 @@ export function contentRoutes(ctx: ServerContext): FastifyPluginAsync {
           summary: 'the entries of a directory (a file lists as itself)',
           querystring: {
             type: 'object',
-            properties: { path: { type: 'string', minLength: 1, maxLength: 4096 } },
+            properties: { path: IPFS_PATH },
             required: ['path'],
           },
           response: {
@@ -86,6 +87,9 @@ export function contentRoutes(ctx: ServerContext): FastifyPluginAsync {
           summary:
             'add the request body as a file (application/octet-stream), Kubo-identical CID, pinned (needs the token)',
           security: [{ bearer: [] }],
+          consumes: ['application/octet-stream'],
+          // the body is the file's bytes, streamed (the route has no JSON body to validate)
+          'x-doc-body': { type: 'string', format: 'binary' },
           querystring: {
             type: 'object',
             properties: {

@@ -19,7 +19,13 @@ export function eventRoutes(ctx: ServerContext): FastifyPluginAsync {
           summary:
             'Server-Sent Events relayed from the daemon (health, backend, pin, replica, replication, index)',
           produces: ['text/event-stream'],
-          response: { 503: ManagementErrors[503] },
+          response: {
+            200: {
+              description: 'an event stream: `data: {json}` per event',
+              content: { 'text/event-stream': { schema: { type: 'object' } } },
+            },
+            503: ManagementErrors[503],
+          },
         },
       },
       async (req, reply) => {

@@ -1,13 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Policy } from '../../client/daemon-client.ts'
 import { parseCid } from '../../content/cid.ts'
+import { CID_LIST, CID_STRING } from '../../http/formats.ts'
 import type { ServerContext } from '../context.ts'
 import { placePin } from '../placement.ts'
 import { ManagementErrors, Passthrough, PolicySchema } from './schemas.ts'
 
 const CidParam = {
   type: 'object',
-  properties: { cid: { type: 'string', maxLength: 200 } },
+  properties: { cid: CID_STRING },
   required: ['cid'],
 } as const
 
@@ -24,9 +25,9 @@ export function pinRoutes(ctx: ServerContext): FastifyPluginAsync {
             type: 'object',
             properties: {
               status: { type: 'string', enum: ['queued', 'pinning', 'pinned', 'failed'] },
-              cid: { type: 'string', maxLength: 20_000 },
+              cid: CID_LIST,
               name: { type: 'string', maxLength: 255 },
-              limit: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },
+              limit: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 },
             },
           },
           response: { 200: Passthrough, ...ManagementErrors },
@@ -44,7 +45,7 @@ export function pinRoutes(ctx: ServerContext): FastifyPluginAsync {
           body: {
             type: 'object',
             properties: {
-              cid: { type: 'string', maxLength: 200 },
+              cid: CID_STRING,
               name: { type: 'string', maxLength: 255 },
               policy: PolicySchema,
             },
@@ -76,7 +77,7 @@ export function pinRoutes(ctx: ServerContext): FastifyPluginAsync {
           summary: 'unpin a CID (needs the token)',
           security: [{ bearer: [] }],
           params: CidParam,
-          response: { ...ManagementErrors },
+          response: { 202: { description: 'Removed', type: 'null' }, ...ManagementErrors },
         },
       },
       async (req, reply) => {

@@ -6,6 +6,7 @@ import type { CID } from 'multiformats/cid'
 import { parseCid } from '../../content/cid.ts'
 import { readBlock } from '../../content/export.ts'
 import { IpfsKitError } from '../../errors.ts'
+import { CID_STRING, ENTITY_BYTES } from '../../http/formats.ts'
 import type { ServerContext } from '../context.ts'
 import { carRequest, carStream } from './car.ts'
 import { nativeFormat, sendCodec, sendDagPreview } from './codec.ts'
@@ -30,12 +31,12 @@ const QUERY_SCHEMA = {
   properties: {
     format: { type: 'string', enum: ['raw', 'car', 'tar', 'dag-json', 'dag-cbor', 'json', 'cbor'] },
     'dag-scope': { type: 'string', enum: ['all', 'entity', 'block'] },
-    'entity-bytes': { type: 'string' },
-    'car-version': { type: 'string' },
-    'car-order': { type: 'string' },
-    'car-dups': { type: 'string' },
-    filename: { type: 'string' },
-    download: { type: 'string' },
+    'entity-bytes': ENTITY_BYTES,
+    'car-version': { type: 'string', enum: ['1'] },
+    'car-order': { type: 'string', enum: ['dfs', 'unk'] },
+    'car-dups': { type: 'string', enum: ['y', 'n'] },
+    filename: { type: 'string', maxLength: 255 },
+    download: { type: 'string', enum: ['true', 'false'] },
   },
 } as const
 
@@ -50,6 +51,13 @@ export function gatewayRoutes(ctx: ServerContext): FastifyPluginAsync {
         tags: ['gateway'],
         summary: 'content by CID and path: files, directories, raw blocks, CARs, dag-json/dag-cbor',
         querystring: QUERY_SCHEMA,
+        // the root CID; a path below it follows as more segments (/ipfs/<cid>/a/b), which a single
+        // OpenAPI path parameter cannot hold
+        params: {
+          type: 'object',
+          properties: { '*': { ...CID_STRING, maxLength: 4096, description: 'a CID, then /path/below/it' } },
+          required: ['*'],
+        },
       },
       handler: async (req, reply) => {
         corsHeaders(reply)

@@ -41,9 +41,18 @@ export function mcpRoutes(ctx: ServerContext): FastifyPluginAsync {
       await session.transport.handleRequest(req.raw, reply.raw, req.body)
     }
     const schema = { tags: ['mcp'], summary: 'MCP Streamable HTTP transport (Bearer token required)' }
+    // GET (the server's event stream) and DELETE (the end of a session) name a session made by POST
+    const inSession = {
+      ...schema,
+      headers: {
+        type: 'object',
+        properties: { 'mcp-session-id': { type: 'string', minLength: 1, maxLength: 200 } },
+        required: ['mcp-session-id'],
+      },
+    }
     app.post('/mcp', { schema }, handle)
-    app.get('/mcp', { schema }, handle)
-    app.delete('/mcp', { schema }, handle)
+    app.get('/mcp', { schema: inSession }, handle)
+    app.delete('/mcp', { schema: inSession }, handle)
   }
 }
 

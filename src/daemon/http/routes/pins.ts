@@ -2,11 +2,11 @@ import type { FastifyPluginAsync } from 'fastify'
 import { CID } from 'multiformats/cid'
 import { parseCid } from '../../../content/cid.ts'
 import { InvalidInputError, IpfsKitError } from '../../../errors.ts'
+import { CID_LIST, CID_OR_TIME, CID_STRING, MULTIADDR, STATUS_LIST } from '../../../http/formats.ts'
 import type { ListedStatus, NameMatch, PinCursor, PinQuery, PinRecord } from '../../../state/pins.ts'
 import type { ReplicaRecord } from '../../../state/replicas.ts'
 import type { Daemon } from '../../daemon.ts'
 import { ErrorBody } from '../errors.ts'
-import { CID_LIST, CID_OR_TIME, CID_STRING, MULTIADDR, STATUS_LIST } from '../schemas.ts'
 
 /** Our pin status -> the IPFS Pinning Service API's (queued, pinning, pinned, failed). */
 export function psaStatus(pin: PinRecord, replicas: ReplicaRecord[]): ListedStatus {

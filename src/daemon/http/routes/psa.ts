@@ -1,12 +1,19 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { parseCid } from '../../../content/cid.ts'
 import { InvalidInputError, IpfsKitError } from '../../../errors.ts'
+import {
+  CID_LIST,
+  CID_OR_TIME,
+  CID_STRING,
+  META_FILTER,
+  MULTIADDR,
+  STATUS_LIST,
+} from '../../../http/formats.ts'
 import type { ListedStatus, NameMatch, PinQuery, PinRecord } from '../../../state/pins.ts'
 import type { ReplicaRecord } from '../../../state/replicas.ts'
 import type { Daemon } from '../../daemon.ts'
 import { checkBearer } from '../auth.ts'
 import { errorAnswer, logInternal } from '../errors.ts'
-import { CID_LIST, CID_OR_TIME, CID_STRING, META_FILTER, MULTIADDR, STATUS_LIST } from '../schemas.ts'
 import { cursor, LISTED, psaStatus, refuseRepeats, removePin } from './pins.ts'
 
 /**

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { parseCid } from '../../../content/cid.ts'
+import { CID_STRING } from '../../../http/formats.ts'
 import type { Daemon } from '../../daemon.ts'
 import { ReplicationTotals } from '../../replication-totals.ts'
 import { ErrorBody } from '../errors.ts'
-import { CID_STRING } from '../schemas.ts'
 
 /** /replication: status and sync. */
 export function replicationRoutes(daemon: Daemon): FastifyPluginAsync {

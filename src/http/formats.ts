@@ -32,7 +32,6 @@ export const CID_OR_TIME = {
 export const STATUS_LIST = {
   type: 'string',
   format: 'status-list',
-  pattern: '^(queued|pinning|pinned|failed)(,(queued|pinning|pinned|failed))*$',
   maxLength: 64,
   description: 'one or more of queued, pinning, pinned, failed, comma-separated, each at most once',
 } as const
@@ -53,6 +52,23 @@ export const MULTIADDR = {
   description: 'a multiaddr, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...',
 } as const
 
+export const IPFS_PATH = {
+  type: 'string',
+  format: 'ipfs-path',
+  minLength: 1,
+  // a query value: the request head must fit node's 16 KiB percent-encoded
+  maxLength: 1024,
+  description: 'a CID, then optionally /path/below/it',
+} as const
+
+export const ENTITY_BYTES = {
+  type: 'string',
+  format: 'entity-bytes',
+  pattern: '^-?[0-9]+:(-?[0-9]+|[*])$',
+  maxLength: 64,
+  description: 'from:to, bytes of the entity (to may be *, from may count from the end): 0:1023, -1024:*',
+} as const
+
 /** Formats ajv accepts as they are: the handlers check them, with messages that name the field. */
 const AJV_FORMATS = {
   cid: true,
@@ -61,6 +77,8 @@ const AJV_FORMATS = {
   'json-string-map': true,
   multiaddr: true,
   'status-list': true,
+  'ipfs-path': true,
+  'entity-bytes': true,
 } as const
 
 /**
