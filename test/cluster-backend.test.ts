@@ -11,20 +11,9 @@ import { inspect } from 'node:util'
 import { run, suiteTempDir } from './helpers/cli.ts'
 import { type Cluster, startCluster } from './helpers/cluster.ts'
 import { json, startDaemon, type TestDaemon, writeConfig } from './helpers/daemon.ts'
-import { writeRandomFile } from './helpers/fixtures.ts'
+import { until, writeRandomFile } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    last = await probe()
-    if (last !== undefined) return last as T
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
 
 describe('ipfs-cluster backend', () => {
   const tmp = suiteTempDir()

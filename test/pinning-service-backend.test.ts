@@ -9,19 +9,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { run, suiteTempDir } from './helpers/cli.ts'
 import { json, startDaemon, type TestDaemon, writeConfig } from './helpers/daemon.ts'
-import { writeRandomFile } from './helpers/fixtures.ts'
+import { until, writeRandomFile } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 describe('pinning-service backend against a second ipfs-kit', () => {
   const tmp = suiteTempDir()

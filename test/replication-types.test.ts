@@ -11,21 +11,11 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { run, suiteTempDir } from './helpers/cli.ts'
 import { json, startDaemon, writeConfig } from './helpers/daemon.ts'
-import { writeRandomFile } from './helpers/fixtures.ts'
+import { until, writeRandomFile } from './helpers/fixtures.ts'
 import { KUBO_BIN } from './helpers/kubo.ts'
 import { startS3Server } from './helpers/s3.ts'
 
 const MiB = 1 << 20
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 describe('replication across local, kubo and s3', () => {
   const tmp = suiteTempDir()

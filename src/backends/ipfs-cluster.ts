@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
 import { multiaddrToUrl } from './kubo-process.ts'
-import { abortable, type PostedAnswer, postStream } from './streams.ts'
+import { abortable, carMultipart, type PostedAnswer, postStream } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, PutOptions, VerifyResult } from './types.ts'
 
 const httpUrl = z.string().refine((u) => {
@@ -125,22 +125,13 @@ export class IpfsClusterBackend implements Backend {
     if (min != null) query.set('replication-min', String(min))
     if (max != null) query.set('replication-max', String(Math.max(max, min ?? max)))
     query.set('meta-ipfs_kit_backend', this.name)
-    const boundary = `ipfs-kit-${crypto.randomUUID()}`
-    const enc = new TextEncoder()
-    async function* multipart(): AsyncGenerator<Uint8Array> {
-      yield enc.encode(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${root}.car"\r\n` +
-          'Content-Type: application/vnd.ipld.car\r\n\r\n',
-      )
-      yield* abortable(car, opts.signal)
-      yield enc.encode(`\r\n--${boundary}--\r\n`)
-    }
+    const form = carMultipart(root, car, opts.signal)
     try {
-      const headers: Record<string, string> = { 'content-type': `multipart/form-data; boundary=${boundary}` }
+      const headers: Record<string, string> = { 'content-type': form.contentType }
       if (this.opts.username != null) headers.authorization = this.basicAuth()
       let res: PostedAnswer
       try {
-        res = await postStream(`${this.api}/add?${query}`, headers, multipart(), opts.signal)
+        res = await postStream(`${this.api}/add?${query}`, headers, form.body, opts.signal)
       } catch (err) {
         if (opts.signal?.aborted) throw err
         throw this.error('add', (err as Error).message)

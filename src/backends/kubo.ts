@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
 import { initKuboRepo, type KuboProcess, multiaddrToUrl, startKuboProcess } from './kubo-process.ts'
-import { abortable, type PostedAnswer, postStream } from './streams.ts'
+import { abortable, carMultipart, type PostedAnswer, postStream } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, VerifyResult } from './types.ts'
 
 /**
@@ -144,26 +144,12 @@ export class KuboBackend implements Backend {
   }
 
   async put(root: CID, car: AsyncIterable<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const boundary = `ipfs-kit-${crypto.randomUUID()}`
-    const enc = new TextEncoder()
-    async function* multipart(): AsyncGenerator<Uint8Array> {
-      yield enc.encode(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${root}.car"\r\n` +
-          'Content-Type: application/vnd.ipld.car\r\n\r\n',
-      )
-      yield* abortable(car, opts.signal)
-      yield enc.encode(`\r\n--${boundary}--\r\n`)
-    }
+    const form = carMultipart(root, car, opts.signal)
     if (this.api == null) throw this.error('dag import', 'the managed kubo daemon is not running')
     const url = `${this.api}/api/v0/dag/import?${new URLSearchParams({ 'pin-roots': 'true', stats: 'false' })}`
     let res: PostedAnswer
     try {
-      res = await postStream(
-        url,
-        { 'content-type': `multipart/form-data; boundary=${boundary}` },
-        multipart(),
-        opts.signal,
-      )
+      res = await postStream(url, { 'content-type': form.contentType }, form.body, opts.signal)
     } catch (err) {
       if (opts.signal?.aborted) throw err
       throw this.error('dag import', (err as Error).message)

@@ -74,3 +74,25 @@ export async function postStream(
     })
   })
 }
+
+/**
+ * A CAR as the one file of a multipart/form-data body (Kubo's `dag import`, IPFS Cluster's `/add`):
+ * the content type to send and the body, streamed from `car` (ends with an AbortError on `signal`).
+ */
+export function carMultipart(
+  root: { toString(): string },
+  car: AsyncIterable<Uint8Array>,
+  signal?: AbortSignal,
+): { contentType: string; body: AsyncIterable<Uint8Array> } {
+  const boundary = `ipfs-kit-${crypto.randomUUID()}`
+  const enc = new TextEncoder()
+  async function* body(): AsyncGenerator<Uint8Array> {
+    yield enc.encode(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${root}.car"\r\n` +
+        'Content-Type: application/vnd.ipld.car\r\n\r\n',
+    )
+    yield* abortable(car, signal)
+    yield enc.encode(`\r\n--${boundary}--\r\n`)
+  }
+  return { contentType: `multipart/form-data; boundary=${boundary}`, body: body() }
+}

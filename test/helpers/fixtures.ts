@@ -34,3 +34,30 @@ export function writeTree(root: string, count: number): void {
 export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex')
 }
+
+/** How far this process's RSS rose above where it started while `fn` ran (sampled every 5 ms), in bytes. */
+export async function rssGrowth(fn: () => Promise<unknown>): Promise<number> {
+  global.gc?.()
+  const base = process.memoryUsage().rss
+  let peak = base
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss)
+  }, 5)
+  try {
+    await fn()
+  } finally {
+    clearInterval(sampler)
+  }
+  return Math.max(peak, process.memoryUsage().rss) - base
+}
+
+/** Polls `probe` every 200 ms until it returns something other than undefined; fails after `ms`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
