@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { run, suiteTempDir } from './helpers/cli.ts'
@@ -15,7 +17,7 @@ describe('server start, status, stop', () => {
     assert.equal(started.code, 0, started.stderr)
     const { pid, url } = JSON.parse(started.stdout.toString()) as { pid: number; url: string }
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
-    assert.equal(readFileSync(join(home, 'server.pid'), 'utf8').trim(), String(pid))
+    assert.equal(readFileSync(join(home, 'server.pid'), 'utf8').split('\n')[0], String(pid))
 
     const again = await run(['server', 'start', '--port', '0'], { home })
     assert.equal(again.code, 1)
@@ -35,6 +37,51 @@ describe('server start, status, stop', () => {
     const after = await run(['server', 'status'], { home })
     assert.equal(after.code, 1)
     assert.match(after.stdout.toString(), /not running/)
+  })
+
+  test('stop signals only a proven server: a stale pid file naming a live process is left alone; restart after kill -9 works', async () => {
+    const home = join(tmp.dir, 'stale')
+    mkdirSync(home, { recursive: true })
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' })
+    try {
+      // what a killed server leaves: its pid (now someone else's), a nonce, and its URL
+      writeFileSync(join(home, 'server.pid'), `${sleeper.pid}\n${'ab'.repeat(16)}\n`)
+      writeFileSync(join(home, 'server-api'), 'http://127.0.0.1:9\n')
+      const stop = await run(['server', 'stop'], { home })
+      assert.equal(stop.code, 1)
+      assert.match(stop.stderr, /no server is running/)
+      const status = await run(['server', 'status'], { home })
+      assert.equal(status.code, 1)
+      assert.equal(
+        sleeper.exitCode == null && sleeper.signalCode == null,
+        true,
+        'the sleeper was not signalled',
+      )
+
+      // a server killed with -9 leaves its files; the kernel dropped its lock, so a start works at once
+      const first = await startServer(home)
+      first.child.kill('SIGKILL')
+      await once(first.child, 'exit')
+      const second = await startServer(home)
+      try {
+        const health = (await (await second.call('/api/health')).json()) as { pid: number; instance: string }
+        assert.equal(health.pid, second.child.pid)
+        assert.equal(readFileSync(join(home, 'server.pid'), 'utf8'), `${health.pid}\n${health.instance}\n`)
+        const busy = await run(['server', 'start', '--foreground', '--port', '0'], { home })
+        assert.equal(busy.code, 1)
+        assert.match(
+          busy.stderr,
+          /a server is already running on .* \(pid \d+\): stop it with `ipfs-kit server stop`/,
+        )
+        const stopped = await run(['server', 'stop', '--json'], { home })
+        assert.equal(stopped.code, 0, stopped.stderr)
+        assert.equal(JSON.parse(stopped.stdout.toString()).pid, second.child.pid)
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      sleeper.kill('SIGKILL')
+    }
   })
 
   test('a second server on a busy port fails with one clear line', async () => {

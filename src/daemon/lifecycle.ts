@@ -6,6 +6,24 @@ import { BusyError, IpfsKitError, NativeAddonError, RepoError } from '../errors.
 import { pidAlive } from '../fs-utils.ts'
 import { openSqlite } from '../state/sqlite.ts'
 
+/**
+ * Who holds a data directory's lock: the daemon (`daemon.lock`) or the server (`server.lock`), one
+ * of each per directory, both locked and proven the same way.
+ */
+export type Role = 'daemon' | 'server'
+
+/** The lock, pid and URL files of a role, and where its API answers with its pid and nonce. */
+export function roleFiles(dataDir: string, role: Role) {
+  if (role === 'daemon') return { ...daemonFiles(dataDir), health: '/health' }
+  return {
+    lock: join(dataDir, 'server.lock'),
+    pid: join(dataDir, 'server.pid'),
+    /** The running server's URL, like the daemon's `<data>/api`. */
+    api: join(dataDir, 'server-api'),
+    health: '/api/health',
+  }
+}
+
 /** The files a running daemon keeps in its data directory. */
 export function daemonFiles(dataDir: string) {
   return {
@@ -36,9 +54,9 @@ export interface DaemonLock {
  * The file stays empty; nothing in this process may open it with plain fs calls (closing any
  * descriptor of a file drops the process's fcntl locks on it).
  */
-export function acquireLock(dataDir: string): DaemonLock {
-  const files = daemonFiles(dataDir)
-  const db = openLock(files.lock)
+export function acquireLock(dataDir: string, role: Role = 'daemon'): DaemonLock {
+  const files = roleFiles(dataDir, role)
+  const db = openLock(files.lock, role)
   const instance = randomBytes(16).toString('hex')
   try {
     // whatever a killed daemon left is stale now that we hold the lock
@@ -54,13 +72,13 @@ export function acquireLock(dataDir: string): DaemonLock {
     release() {
       if (!held) return
       held = false
-      if (readPidFile(dataDir)?.instance === instance) rmSync(files.pid, { force: true })
+      if (readPidFile(dataDir, role)?.instance === instance) rmSync(files.pid, { force: true })
       db.close() // closing the connection ends the transaction and lets go of the lock
     },
   }
 }
 
-function openLock(lock: string): Database.Database {
+function openLock(lock: string, role: Role): Database.Database {
   for (let attempt = 0; ; attempt++) {
     let db: Database.Database | undefined
     try {
@@ -77,13 +95,13 @@ function openLock(lock: string): Database.Database {
       const code = (err as { code?: string }).code
       const dir = join(lock, '..')
       if (code === 'SQLITE_BUSY') {
-        const pid = readPidFile(dir)?.pid
+        const pid = readPidFile(dir, role)?.pid
         throw new BusyError(
-          `a daemon is already running on ${dir}${pid == null ? '' : ` (pid ${pid})`}: stop it with \`ipfs-kit daemon stop\``,
+          `a ${role} is already running on ${dir}${pid == null ? '' : ` (pid ${pid})`}: stop it with \`ipfs-kit ${role} stop\``,
         )
       }
       if (code === 'SQLITE_NOTADB' && attempt === 0 && clearLegacyLock(lock)) continue
-      throw new RepoError(`cannot take the daemon lock ${lock}: ${(err as Error).message}`, { cause: err })
+      throw new RepoError(`cannot take the ${role} lock ${lock}: ${(err as Error).message}`, { cause: err })
     }
   }
 }
@@ -116,8 +134,8 @@ function clearLegacyLock(lock: string): boolean {
  * True while a daemon holds this directory's lock. Probes with a shared lock for an instant (a
  * read-only connection), which never blocks a daemon that already runs.
  */
-export function lockHeld(dataDir: string): boolean {
-  const { lock } = daemonFiles(dataDir)
+export function lockHeld(dataDir: string, role: Role = 'daemon'): boolean {
+  const { lock } = roleFiles(dataDir, role)
   if (!existsSync(lock)) return false
   let db: Database.Database | undefined
   try {
@@ -136,10 +154,13 @@ export function lockHeld(dataDir: string): boolean {
 }
 
 /** The pid file: who took the lock last, and the nonce of that start. Only proof together with the API. */
-export function readPidFile(dataDir: string): { pid: number; instance: string } | undefined {
+export function readPidFile(
+  dataDir: string,
+  role: Role = 'daemon',
+): { pid: number; instance: string } | undefined {
   let text: string
   try {
-    text = readFileSync(daemonFiles(dataDir).pid, 'utf8')
+    text = readFileSync(roleFiles(dataDir, role).pid, 'utf8')
   } catch {
     return undefined
   }
@@ -151,8 +172,8 @@ export function readPidFile(dataDir: string): { pid: number; instance: string } 
 }
 
 /** The running daemon's URL from `<data>/api`, if any. */
-export function apiUrl(dataDir: string): string | undefined {
-  const { api } = daemonFiles(dataDir)
+export function apiUrl(dataDir: string, role: Role = 'daemon'): string | undefined {
+  const { api } = roleFiles(dataDir, role)
   if (!existsSync(api)) return undefined
   const url = readFileSync(api, 'utf8').trim()
   return url === '' ? undefined : url
@@ -177,21 +198,21 @@ export type DaemonPresence =
  * on its word. Running means: the lock is held, and `GET /health` at the api URL answers with the
  * pid and the per-start nonce the pid file holds.
  */
-export async function findDaemon(dataDir: string): Promise<DaemonPresence> {
-  if (!lockHeld(dataDir)) return { state: 'stopped' }
-  const record = readPidFile(dataDir)
-  const url = apiUrl(dataDir)
+export async function findDaemon(dataDir: string, role: Role = 'daemon'): Promise<DaemonPresence> {
+  if (!lockHeld(dataDir, role)) return { state: 'stopped' }
+  const record = readPidFile(dataDir, role)
+  const url = apiUrl(dataDir, role)
   if (record == null || url == null)
     return { state: 'unproven', reason: 'it holds the lock but has not written its pid and URL yet' }
   let answer: { pid?: unknown; instance?: unknown }
   try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) })
+    const res = await fetch(`${url}${roleFiles(dataDir, role).health}`, { signal: AbortSignal.timeout(5000) })
     answer = (await res.json()) as typeof answer
   } catch (err) {
     return { state: 'unproven', reason: `its API at ${url} does not answer (${(err as Error).message})` }
   }
   if (answer.pid !== record.pid || answer.instance !== record.instance)
-    return { state: 'unproven', reason: `the API at ${url} is another daemon's (pid ${String(answer.pid)})` }
+    return { state: 'unproven', reason: `the API at ${url} is another ${role}'s (pid ${String(answer.pid)})` }
   return { state: 'running', daemon: { pid: record.pid, instance: record.instance, url } }
 }
 
@@ -199,35 +220,44 @@ export async function findDaemon(dataDir: string): Promise<DaemonPresence> {
  * The proven daemon of this directory, waiting up to `ms` for one that is still starting. Undefined
  * when none runs; ERR_BUSY when something holds the lock but never proves itself.
  */
-export async function provenDaemon(dataDir: string, ms = 10_000): Promise<ProvenDaemon | undefined> {
+export async function provenDaemon(
+  dataDir: string,
+  ms = 10_000,
+  role: Role = 'daemon',
+): Promise<ProvenDaemon | undefined> {
   const deadline = Date.now() + ms
   for (;;) {
-    const found = await findDaemon(dataDir)
+    const found = await findDaemon(dataDir, role)
     if (found.state === 'stopped') return undefined
     if (found.state === 'running') return found.daemon
     if (Date.now() > deadline)
       throw new BusyError(
-        `a process holds the daemon lock on ${dataDir} but is not proven to be its daemon: ${found.reason}; nothing was signalled`,
+        `a process holds the ${role} lock on ${dataDir} but is not proven to be its ${role}: ${found.reason}; nothing was signalled`,
       )
     await new Promise((r) => setTimeout(r, 100))
   }
 }
 
-/** Publishes the URL once the daemon listens. */
-export function writeApiFile(dataDir: string, url: string): void {
-  writeAtomic(daemonFiles(dataDir).api, `${url}\n`)
+/** Publishes the URL once the daemon (or server) listens. */
+export function writeApiFile(dataDir: string, url: string, role: Role = 'daemon'): void {
+  writeAtomic(roleFiles(dataDir, role).api, `${url}\n`)
 }
 
-export function removeApiFile(dataDir: string): void {
-  rmSync(daemonFiles(dataDir).api, { force: true })
+export function removeApiFile(dataDir: string, role: Role = 'daemon'): void {
+  rmSync(roleFiles(dataDir, role).api, { force: true })
 }
 
 /** Waits until the daemon of this directory has let go of its lock (it has exited), or throws after `ms`. */
-export async function waitForRelease(dataDir: string, pid: number, ms: number): Promise<void> {
+export async function waitForRelease(
+  dataDir: string,
+  pid: number,
+  ms: number,
+  role: Role = 'daemon',
+): Promise<void> {
   const deadline = Date.now() + ms
-  while (lockHeld(dataDir)) {
+  while (lockHeld(dataDir, role)) {
     if (Date.now() > deadline)
-      throw new IpfsKitError('ERR_TIMEOUT', `the daemon (pid ${pid}) did not stop within ${ms / 1000} s`)
+      throw new IpfsKitError('ERR_TIMEOUT', `the ${role} (pid ${pid}) did not stop within ${ms / 1000} s`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }

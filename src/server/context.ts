@@ -6,6 +6,7 @@ import { DaemonClient, DaemonUnavailableError } from '../client/daemon-client.ts
 import type { RouteReader } from '../client/route-reader.ts'
 import type { Config } from '../config/config.ts'
 import type { Repo } from '../repo.ts'
+import type { Vfs } from '../vfs/index.ts'
 
 /** What every route and tool of the server works with. */
 export interface ServerContext {
@@ -13,11 +14,15 @@ export interface ServerContext {
   repo: Repo
   /** Where content is read from: the local blockstore only (a missing block is a 404, never a network wait). */
   store: ReadableStorage
+  /** The mutable file tree (`<data>/vfs`), shared with the CLI's `vfs` commands. */
+  vfs: Vfs
   daemon: DaemonLink
   routes: RouteReader
   token: string
   log: Logger
   version: string
+  /** The nonce of this start (in `server.pid` and /api/health): what `server stop` proves before it signals. */
+  instance: string
   startedAt: number
 }
 

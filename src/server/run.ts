@@ -1,36 +1,38 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pino from 'pino'
 import { createStream } from 'rotating-file-stream'
 import { RouteReader } from '../client/route-reader.ts'
 import type { Config } from '../config/config.ts'
-import { BusyError, IpfsKitError } from '../errors.ts'
-import { pidAlive } from '../fs-utils.ts'
+import {
+  acquireLock,
+  findDaemon,
+  type ProvenDaemon,
+  removeApiFile,
+  roleFiles,
+  writeApiFile,
+} from '../daemon/lifecycle.ts'
+import { IpfsKitError } from '../errors.ts'
 import { Repo } from '../repo.ts'
 import { version } from '../version.ts'
+import { Vfs } from '../vfs/index.ts'
 import { buildServerApp } from './app.ts'
 import { DaemonLink, type ServerContext } from './context.ts'
 import { readToken } from './security.ts'
 
 /** The files a running server keeps in its data directory (beside the daemon's). */
 export function serverFiles(dataDir: string) {
-  return {
-    pid: join(dataDir, 'server.pid'),
-    /** The running server's URL, like the daemon's `<data>/api`. */
-    url: join(dataDir, 'server-api'),
-    log: join(dataDir, 'logs', 'server.log'),
-  }
+  const files = roleFiles(dataDir, 'server')
+  return { lock: files.lock, pid: files.pid, url: files.api, log: join(dataDir, 'logs', 'server.log') }
 }
 
-/** The pid of the server running on this directory, if any (a stale pid file is ignored). */
-export function runningServerPid(dataDir: string): number | undefined {
-  const pid = Number(readText(serverFiles(dataDir).pid))
-  return Number.isSafeInteger(pid) && pid > 0 && pidAlive(pid) ? pid : undefined
-}
-
-/** The running server's URL from `<data>/server-api`, if any. */
-export function serverUrl(dataDir: string): string | undefined {
-  return readText(serverFiles(dataDir).url) || undefined
+/**
+ * The server running on this directory, proven as the daemon is: it holds `server.lock` and its
+ * /api/health answers with the pid and per-start nonce of `server.pid`. A pid file left by a killed
+ * server (whose pid may now be anyone's) proves nothing, so nobody is signalled on its word.
+ */
+export async function runningServer(dataDir: string): Promise<ProvenDaemon | undefined> {
+  const found = await findDaemon(dataDir, 'server')
+  return found.state === 'running' ? found.daemon : undefined
 }
 
 export interface RunningServer {
@@ -41,19 +43,22 @@ export interface RunningServer {
 }
 
 /**
- * Runs the server in this process until SIGTERM or SIGINT. One server per data directory (its pid
- * file; the port itself is the OS-level guard). Serves content whether or not the daemon runs.
+ * Runs the server in this process until SIGTERM or SIGINT. One server per data directory (an OS
+ * lock on `server.lock`, as the daemon's). Serves content whether or not the daemon runs.
  */
 export async function runServer(config: Config): Promise<RunningServer> {
   const dir = config.data_dir
-  const files = serverFiles(dir)
-  const other = runningServerPid(dir)
-  if (other != null && other !== process.pid) {
-    throw new BusyError(
-      `a server is already running on ${dir} (pid ${other}): stop it with \`ipfs-kit server stop\``,
-    )
+  // one server per directory: an OS lock held for the process's life (ERR_BUSY names the holder)
+  const lock = acquireLock(dir, 'server')
+  let repo: Repo
+  let vfs: Vfs
+  try {
+    repo = Repo.open(dir, config)
+    vfs = await Vfs.open(repo)
+  } catch (err) {
+    lock.release()
+    throw err
   }
-  const repo = Repo.open(dir, config)
   const logStream = createStream('server.log', {
     path: join(dir, 'logs'),
     size: `${Math.max(1, Math.ceil(config.max_log_size / 1024))}K`,
@@ -66,11 +71,13 @@ export async function runServer(config: Config): Promise<RunningServer> {
     config,
     repo,
     store: repo.blocks,
+    vfs,
     daemon: new DaemonLink({ dataDir: dir, url: config.server.daemon_url, token }),
     routes: new RouteReader({ dataDir: dir }),
     token,
     log,
     version,
+    instance: lock.instance,
     startedAt: Date.now(),
   }
   const app = await buildServerApp(ctx)
@@ -79,8 +86,10 @@ export async function runServer(config: Config): Promise<RunningServer> {
     await app.listen({ host, port })
   } catch (err) {
     await app.close()
+    await vfs.close()
     await repo.close()
     logStream.end()
+    lock.release()
     const code = (err as NodeJS.ErrnoException).code
     throw new IpfsKitError(
       'ERR_LISTEN',
@@ -92,20 +101,18 @@ export async function runServer(config: Config): Promise<RunningServer> {
   const address = app.server.address()
   const bound = typeof address === 'object' && address != null ? address.port : port
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`
-  writeFileSync(files.pid, `${process.pid}\n`)
-  writeFileSync(files.url, `${url}\n`)
+  writeApiFile(dir, url, 'server')
   log.info({ url, daemon: config.server.daemon_url ?? 'from <data>/api' }, 'server listening')
   let stopping: Promise<void> | undefined
   const stop = () => {
     stopping ??= (async () => {
       log.info('shutting down')
-      if (readText(files.pid) === String(process.pid)) {
-        rmSync(files.url, { force: true })
-        rmSync(files.pid, { force: true })
-      }
+      removeApiFile(dir, 'server')
       await app.close()
+      await vfs.close()
       await repo.close()
       await new Promise<void>((r) => logStream.end(r))
+      lock.release()
     })()
     return stopping
   }
@@ -119,12 +126,4 @@ export async function runServer(config: Config): Promise<RunningServer> {
     process.on('SIGINT', onSignal)
   })
   return { url, done, stop }
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim()
-  } catch {
-    return ''
-  }
 }

@@ -38,16 +38,18 @@ export function registerServer(program: Command): void {
     .command('stop')
     .description('stop the server gracefully')
     .action(async (_flags: unknown, cmd: Command) => {
-      const [{ resolveDataDir }, { runningServerPid }, { waitForExit }] = await Promise.all([
+      const [{ resolveDataDir }, { provenDaemon, waitForRelease }] = await Promise.all([
         import('../../config/config.ts'),
-        import('../../server/run.ts'),
-        import('../../fs-utils.ts'),
+        import('../../daemon/lifecycle.ts'),
       ])
       const dir = resolveDataDir(globals(cmd).dataDir)
-      const pid = runningServerPid(dir)
-      if (pid == null) throw new IpfsKitError('ERR_NOT_RUNNING', `no server is running on ${dir}`)
+      // signal only a server proven to be this directory's (its lock, and its API answering with
+      // the pid and nonce of server.pid): never whoever now has a dead server's pid
+      const proven = await provenDaemon(dir, 10_000, 'server')
+      if (proven == null) throw new IpfsKitError('ERR_NOT_RUNNING', `no server is running on ${dir}`)
+      const { pid } = proven
       process.kill(pid, 'SIGTERM')
-      await waitForExit(pid, 30_000, 'the server')
+      await waitForRelease(dir, pid, 30_000, 'server')
       if (globals(cmd).json) outJson({ stopped: true, pid })
       else out(`server stopped (pid ${pid})`)
     })
@@ -56,19 +58,19 @@ export function registerServer(program: Command): void {
     .command('status')
     .description('whether the server runs, its URL, and the daemon it sees; exits 1 if it is not running')
     .action(async (_flags: unknown, cmd: Command) => {
-      const [{ resolveDataDir }, { runningServerPid, serverUrl }] = await Promise.all([
+      const [{ resolveDataDir }, { runningServer }] = await Promise.all([
         import('../../config/config.ts'),
         import('../../server/run.ts'),
       ])
       const dir = resolveDataDir(globals(cmd).dataDir)
-      const url = serverUrl(dir)
-      const pid = runningServerPid(dir)
-      if (url == null || pid == null) {
+      const running = await runningServer(dir)
+      if (running == null) {
         if (globals(cmd).json) outJson({ running: false, data_dir: dir })
         else out(`server: not running on ${dir} (start it with: ipfs-kit server start)`)
         process.exitCode = EXIT.failed
         return
       }
+      const { url, pid } = running
       const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(5000) })
       const health = (await res.json()) as {
         status: string
@@ -100,8 +102,10 @@ function overrides(flags: StartFlags): Record<string, unknown> {
 }
 
 async function startServer(cmd: Command, flags: StartFlags): Promise<void> {
-  const [{ loadConfig, readConfigFile, resolveDataDir }, { runningServerPid, serverFiles, serverUrl }] =
-    await Promise.all([import('../../config/config.ts'), import('../../server/run.ts')])
+  const [{ loadConfig, readConfigFile, resolveDataDir }, { runningServer, serverFiles }] = await Promise.all([
+    import('../../config/config.ts'),
+    import('../../server/run.ts'),
+  ])
   const dir = resolveDataDir(globals(cmd).dataDir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const fileServer = readConfigFile(dir).server
@@ -114,11 +118,11 @@ async function startServer(cmd: Command, flags: StartFlags): Promise<void> {
     await done
     return
   }
-  const existing = runningServerPid(dir)
+  const existing = await runningServer(dir)
   if (existing != null) {
     throw new IpfsKitError(
       'ERR_BUSY',
-      `a server is already running on ${dir} (pid ${existing}): stop it with \`ipfs-kit server stop\``,
+      `a server is already running on ${dir} (pid ${existing.pid}): stop it with \`ipfs-kit server stop\``,
     )
   }
   mkdirSync(join(dir, 'logs'), { recursive: true })
@@ -139,8 +143,9 @@ async function startServer(cmd: Command, flags: StartFlags): Promise<void> {
   })
   const deadline = Date.now() + 60_000
   for (;;) {
-    const url = serverUrl(dir)
-    if (url != null && runningServerPid(dir) === child.pid) {
+    const running = await runningServer(dir)
+    if (running != null && running.pid === child.pid) {
+      const { url } = running
       if (globals(cmd).json) outJson({ started: true, pid: child.pid, url })
       else out(`server started (pid ${child.pid}) at ${url}`)
       return

@@ -8,6 +8,7 @@ const HealthReply = {
     version: { type: 'string' },
     uptime_s: { type: 'number' },
     pid: { type: 'integer' },
+    instance: { type: 'string', description: "this start's nonce, as in <data>/server.pid" },
     data_dir: { type: 'string' },
     daemon: {
       type: 'object',
@@ -40,6 +41,7 @@ export async function serverHealth(ctx: ServerContext) {
     version: ctx.version,
     uptime_s: (Date.now() - ctx.startedAt) / 1000,
     pid: process.pid,
+    instance: ctx.instance,
     data_dir: ctx.config.data_dir,
     daemon,
   }
