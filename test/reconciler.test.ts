@@ -212,6 +212,43 @@ describe('work proportional to the change', () => {
     }
   })
 
+  it('a full pass stopped by a restart goes on where it stopped, not from the first pin', async () => {
+    const home = join(tmp.dir, 'resume', 'home')
+    await add(home, 'resume', 64 * 1024)
+    let w = await openWorld(home, ['fs1'])
+    let doneBefore = 0
+    try {
+      await seed(w, 20_000)
+      void w.reconciler.sync().catch(() => {})
+      // stop the daemon's reconciler part way through (as SIGTERM does), once a slice is saved
+      const cursorRow = w.repo.db.prepare('SELECT cursor FROM pass_cursor')
+      await until(() => cursorRow.get() != null, 'a saved cursor')
+    } finally {
+      await w.close()
+    }
+    w = await openWorld(home, ['fs1'])
+    try {
+      const cursor = w.repo.db.prepare('SELECT cursor FROM pass_cursor').get() as
+        | { cursor: string }
+        | undefined
+      assert.ok(cursor != null, 'the interrupted pass left its cursor in state.db')
+      doneBefore = (
+        w.repo.db.prepare('SELECT count(*) AS n FROM pins WHERE cid <= ?').get(cursor.cursor) as { n: number }
+      ).n
+      assert.ok(doneBefore >= 256 && doneBefore < 20_001, `stopped after ${doneBefore} pins`)
+      const report = await w.reconciler.sync()
+      assert.equal(report.resumedAfter, cursor.cursor)
+      assert.equal(report.pins, 20_001 - doneBefore, 'the rest of the pins, each once')
+      const left = w.repo.db.prepare('SELECT count(*) AS n FROM pass_cursor').get() as { n: number }
+      assert.equal(left.n, 0, 'cleared at the end')
+      const next = await w.reconciler.sync()
+      assert.equal(next.resumedAfter, undefined)
+      assert.equal(next.pins, 20_001, 'the next pass is whole')
+    } finally {
+      await w.close()
+    }
+  })
+
   it('callers during a running sync share exactly one next pass', async () => {
     const home = join(tmp.dir, 'share', 'home')
     await add(home, 'share', 256 * 1024)

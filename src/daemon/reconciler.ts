@@ -5,6 +5,7 @@ import type { Backend } from '../backends/types.ts'
 import type { ReplicationPolicy } from '../config/config.ts'
 import { BusyError } from '../errors.ts'
 import { LOCAL_BACKEND, type Repo } from '../repo.ts'
+import { PassCursorStore, type SavedPass } from '../state/pass-cursor.ts'
 import { pinsChangedSince } from '../state/pin-changes.ts'
 import type { PinRecord } from '../state/pins.ts'
 import type { ReplicaRecord } from '../state/replicas.ts'
@@ -48,6 +49,8 @@ export interface SyncReport {
   /** Files no pin wants (orphan CARs, temp files of dead writers) the sweep removed, and their bytes. */
   swept: number
   sweptBytes: number
+  /** The CID after which this pass began: the last one a pass interrupted by a restart had done. */
+  resumedAfter?: string
 }
 
 /** Fetches a pin's DAG into the local blockstore from configured peers; throws with the reason. */
@@ -100,6 +103,9 @@ export class Reconciler {
   private soon: NodeJS.Timeout | undefined
   last: SyncReport | undefined
   private readonly sweeper: Sweeper
+  private readonly cursors: PassCursorStore
+  /** An interrupted pass's cursor, read at start: the first pass goes on from it. */
+  private resume: SavedPass | undefined
   /** Called after a sync that changed any pin or replica. */
   onChange: () => void = () => {}
   /** Where the reconciler says what it removed (the daemon's log). */
@@ -120,6 +126,8 @@ export class Reconciler {
     this.fetcher = fetcher
     this.allocator = allocator
     this.sweeper = new Sweeper(repo, supervisor, events, (m, f) => this.log(m, f))
+    this.cursors = new PassCursorStore(repo.db)
+    this.resume = this.cursors.load()
   }
 
   /** What sweeps removed since the daemon started. */
@@ -342,11 +350,22 @@ export class Reconciler {
         await pace()
         if (this.queue.size > 0 || this.closed) break
       }
+      // once a slice (one small commit), so a restart goes on from here
+      if (pass.cursor != null) this.cursors.save(pass.cursor, pass.verify)
     }
   }
 
   private begin(pass: Pass): void {
     pass.report.startedAt = Date.now()
+    // the first pass after a restart goes on where the interrupted one stopped
+    const resume = this.resume
+    this.resume = undefined
+    if (resume != null && pass.cursor == null) {
+      pass.cursor = resume.cursor
+      pass.verify ||= resume.verify
+      pass.report.resumedAfter = resume.cursor
+      this.log('resuming the interrupted replication pass', { after: resume.cursor, verify: pass.verify })
+    }
     const counts = this.repo.pins.counts()
     pass.total = counts.queued + counts.pinned + counts.failed
     this.events.emit({ type: 'replication', phase: 'started', pass: pass.report.pass, pins: pass.total })
@@ -375,6 +394,7 @@ export class Reconciler {
     report.sweptBytes += swept.bytes
     report.ms = Date.now() - report.startedAt
     this.last = report
+    this.cursors.clear()
     this.current = this.next
     this.next = undefined
     this.events.emit({

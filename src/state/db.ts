@@ -112,6 +112,13 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE pins ADD COLUMN meta TEXT;`,
   // 6: what a backend says of a replica beyond its state (a cluster's "pinned on 2 of 2 cluster peers")
   `ALTER TABLE replicas ADD COLUMN detail TEXT;`,
+  // 7: where the reconciler's full pass had got to, so a restart resumes it instead of starting over
+  `CREATE TABLE pass_cursor (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     cursor TEXT NOT NULL,
+     verify INTEGER NOT NULL,
+     saved_at INTEGER NOT NULL
+   );`,
 ]
 
 export type StateDb = Database.Database

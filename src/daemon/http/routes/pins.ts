@@ -237,19 +237,46 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
   }
 }
 
-/** Unpins from every backend holding a replica, then forgets the pin. */
-export async function removePin(daemon: Daemon, pin: PinRecord): Promise<void> {
+/** How long `pin rm` waits for one backend's unpin before answering anyway (the sweep finishes it). */
+export const UNPIN_DEADLINE_MS = 10_000
+
+/**
+ * Forgets the pin (durably, first: a crash after this never brings it back), then unpins it from
+ * every backend that held a replica, in parallel, each within UNPIN_DEADLINE_MS. A backend that
+ * hangs or fails holds up nothing: what it still keeps is no pin's, and the next sync's sweep of
+ * that backend removes it.
+ */
+export async function removePin(
+  daemon: Daemon,
+  pin: PinRecord,
+  deadlineMs = UNPIN_DEADLINE_MS,
+): Promise<void> {
   const root = CID.parse(pin.cid)
-  for (const r of daemon.repo.replicas.of(pin.cid)) {
-    const backend = daemon.supervisor.all().find((b) => b.name === r.backend)
-    await backend
-      ?.unpin(root)
-      .catch((err: Error) => daemon.log.warn({ err, backend: r.backend }, 'unpin failed'))
-  }
+  const holders = daemon.repo.replicas.of(pin.cid).map((r) => r.backend)
   daemon.repo.pins.remove(pin.cid)
   daemon.reconciler.forget(pin.cid)
   daemon.events.emit({ type: 'pin', cid: pin.cid, action: 'removed' })
   daemon.index.schedule()
+  await Promise.all(
+    holders.map(async (name) => {
+      const backend = daemon.supervisor.all().find((b) => b.name === name)
+      if (backend == null) return
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer after ${deadlineMs} ms: the next sync's sweep removes it`)),
+          deadlineMs,
+        )
+      })
+      try {
+        await Promise.race([backend.unpin(root), deadline])
+      } catch (err) {
+        daemon.log.warn({ err, backend: name, cid: pin.cid }, 'unpin failed')
+      } finally {
+        clearTimeout(timer)
+      }
+    }),
+  )
 }
 
 export function mustGet(daemon: Daemon, input: string): PinRecord {
