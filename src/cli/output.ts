@@ -1,4 +1,4 @@
-import { IpfsKitError } from '../errors.ts'
+import { explainNoSpace, IpfsKitError } from '../errors.ts'
 
 /** Exit codes, documented in the README: 0 ok, 1 failed, 2 bad usage or input, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const
@@ -23,7 +23,8 @@ export function note(line: string): void {
 }
 
 /** Prints one clear line for an error and returns the exit code to use. */
-export function reportError(err: unknown): number {
+export function reportError(thrown: unknown): number {
+  const err = explainNoSpace(thrown)
   if (err instanceof IpfsKitError) {
     note(`Error: ${err.message}`)
     if (err.code === 'ERR_INTERRUPTED') return EXIT.interrupted

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError, RepoError } from '../errors.ts'
 import { parseSize } from './size.ts'
 
 export { parseSize }
@@ -183,7 +183,14 @@ export function readConfigFile(dataDir: string): Record<string, unknown> {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'))
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return {}
+    // a file the OS will not give us (EACCES, EISDIR, EIO) is an unusable data directory (exit 1);
+    // a file that is not JSON is bad input (exit 2)
+    if (code != null)
+      throw new RepoError(
+        `cannot read ${path}: ${(err as Error).message}: give its owner access (chmod 600 ${path})`,
+      )
     throw new InvalidInputError(`cannot read ${path}: ${(err as Error).message}`)
   }
   if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) {

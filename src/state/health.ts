@@ -21,7 +21,11 @@ export class HealthStore {
     this.db = db
   }
 
-  /** Appends a probe and drops the oldest beyond the kept history. */
+  /**
+   * Appends a probe and drops the oldest beyond the kept history. Order is the order of recording
+   * (rowid), not the wall clock a probe reported: after the clock jumps ahead and back, the newest
+   * probes still come first and pruning never keeps future-dated rows over them (RELIABILITY.md F5).
+   */
   record(backend: string, row: HealthRow): void {
     this.db
       .prepare(
@@ -30,17 +34,17 @@ export class HealthStore {
       .run(backend, row.at, row.status, row.latencyMs, row.freeBytes, row.usedBytes, row.error)
     this.db
       .prepare(
-        'DELETE FROM health WHERE backend = ? AND at < (SELECT at FROM health WHERE backend = ? ORDER BY at DESC LIMIT 1 OFFSET ?)',
+        'DELETE FROM health WHERE backend = ? AND rowid <= (SELECT rowid FROM health WHERE backend = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?)',
       )
       .run(backend, backend, HISTORY_KEPT)
   }
 
-  /** The last `limit` probes of a backend, newest first. */
+  /** The last `limit` probes of a backend, most recently recorded first. */
   history(backend: string, limit: number): Pick<HealthRow, 'at' | 'status' | 'latencyMs' | 'error'>[] {
     return (
       this.db
         .prepare(
-          'SELECT at, status, latency_ms, error FROM health WHERE backend = ? ORDER BY at DESC LIMIT ?',
+          'SELECT at, status, latency_ms, error FROM health WHERE backend = ? ORDER BY rowid DESC LIMIT ?',
         )
         .all(backend, limit) as { at: number; status: string; latency_ms: number; error: string | null }[]
     ).map((r) => ({ at: r.at, status: r.status, latencyMs: r.latency_ms, error: r.error }))

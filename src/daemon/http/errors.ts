@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { IpfsKitError } from '../../errors.ts'
+import { explainNoSpace, IpfsKitError } from '../../errors.ts'
 
 /** Error code -> HTTP status: the one table every route's errors go through. */
 const STATUS: Record<string, number> = {
@@ -17,6 +17,7 @@ const STATUS: Record<string, number> = {
   ERR_TIMEOUT: 504,
   ERR_BACKEND: 502,
   ERR_BLOCK_CORRUPT: 500,
+  ERR_NO_SPACE: 507,
 }
 
 /** The JSON body of every error: `{ error: { code, message } }`. */
@@ -58,6 +59,7 @@ export function errorAnswer(
   err: unknown,
   internal: (err: unknown) => string = () => newRequestId(),
 ): { status: number; body: { error: { code: string; message: string; request_id?: string } } } {
+  err = explainNoSpace(err)
   const status = statusOf(err)
   if (status === 500) {
     const requestId = internal(err)
