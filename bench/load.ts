@@ -1,19 +1,25 @@
-// Load: 100 concurrent clients for BENCH_LOAD_SECONDS (60) against a real daemon on loopback, mixing
-// pin adds with status reads; errors (goal 0), p50/p99 per route, and the daemon's RSS and open file
-// descriptors sampled every second (they should stay flat). Run alone or from bench/run.ts:
+// Load: 100 concurrent clients for BENCH_LOAD_SECONDS (60) against a real daemon and server on
+// loopback, mixing pin adds, status reads, gateway reads, the server's API and MCP tool calls; errors
+// (goal 0), p50/p99 per route, and the daemon's and the server's RSS and open file descriptors
+// sampled every second (they should stay flat). Run alone or from bench/run.ts:
 //   BENCH_ONLY=load npm run bench                       # or: node --import tsx bench/load.ts
 //   BENCH_LOAD_SECONDS=86400 BENCH_ONLY=load npm run bench   # the 24-hour soak (not run in CI)
-// BENCH_LOAD_CLIENTS (100); BENCH_LOAD_ROUTES='GET /health,POST /pins' keeps only those routes. BENCH_LOAD_SERVER=http://127.0.0.1:8888 adds the server's routes (see
-// serverRoutes below: the gateway today; MCP calls are the hook to fill in once the server lands).
+// BENCH_LOAD_CLIENTS (100); BENCH_LOAD_ROUTES='GET /health,POST /pins' keeps only those routes
+// (prefixes of the names in the report).
+import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import {
+  BIN,
   cli,
   type DaemonProcess,
   markdownTable,
   percentile,
+  sleep,
   spawnDaemon,
   writeDaemonConfig,
 } from '../scripts/harness.ts'
@@ -22,7 +28,8 @@ import {
 export interface LoadRoute {
   name: string
   weight: number
-  request: (i: number) => Promise<Response>
+  /** An HTTP answer (its body is read), or the outcome of a call that is not one request (MCP). */
+  request: (i: number) => Promise<Response | { ok: boolean; status: number }>
 }
 
 /** Latencies kept per route: a uniform sample (reservoir) so a 24-hour soak stays in bounded memory. */
@@ -79,18 +86,83 @@ export function daemonRoutes(daemon: DaemonProcess, cids: string[]): LoadRoute[]
 }
 
 /**
- * The hook for the server (:8888, being built): its routes join the mix when BENCH_LOAD_SERVER is set.
- * Today the gateway; add MCP tool calls (POST /mcp after an initialize) here once the server lands.
+ * The server's routes in the mix: gateway reads, its health and pin list (which goes on to the
+ * daemon), VFS reads, and MCP tool calls (`content_stat`, `vfs_stat`) over a pool of Streamable HTTP
+ * sessions, as agents would hold them.
  */
-export function serverRoutes(serverUrl: string, cids: string[]): LoadRoute[] {
+export function serverRoutes(server: ServerProcess, cids: string[], mcp: Client[]): LoadRoute[] {
+  const get = (path: string) => fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(30_000) })
+  const tool = async (i: number, name: string, args: Record<string, unknown>) => {
+    const r = await mcp[i % mcp.length]!.callTool({ name, arguments: args }, undefined, { timeout: 30_000 })
+    return { ok: r.isError !== true, status: r.isError === true ? 500 : 200 }
+  }
   return [
+    { name: 'GET /ipfs/<cid> (server)', weight: 20, request: (i) => get(`/ipfs/${cids[i % cids.length]}`) },
+    { name: 'GET /api/health (server)', weight: 5, request: () => get('/api/health') },
+    { name: 'GET /api/pins?limit=10 (server)', weight: 5, request: () => get('/api/pins?limit=10') },
+    { name: 'GET /api/vfs/ls (server)', weight: 5, request: () => get('/api/vfs/ls?path=/') },
     {
-      name: 'GET /ipfs/<cid> (server)',
-      weight: 20,
-      request: (i) =>
-        fetch(`${serverUrl}/ipfs/${cids[i % cids.length]}`, { signal: AbortSignal.timeout(10_000) }),
+      name: 'MCP content_stat (server)',
+      weight: 10,
+      request: (i) => tool(i, 'content_stat', { path: cids[i % cids.length] }),
     },
+    { name: 'MCP vfs_stat (server)', weight: 5, request: (i) => tool(i, 'vfs_stat', { path: '/' }) },
   ]
+}
+
+/** `ipfs-kit server start --foreground` on the daemon's data directory. */
+interface ServerProcess {
+  url: string
+  pid: number
+  stop(): Promise<number | null>
+}
+
+async function spawnServer(home: string): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [BIN, '--data-dir', home, 'server', 'start', '--foreground', '--port', '0'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const m = /server listening at (http:\/\/\S+)/.exec(stderr)
+    if (m != null) {
+      return {
+        url: m[1]!,
+        pid: child.pid!,
+        async stop() {
+          if (child.exitCode != null) return child.exitCode
+          child.kill('SIGTERM')
+          return await new Promise((r) => child.once('exit', (code) => r(code)))
+        },
+      }
+    }
+    if (child.exitCode != null || Date.now() > deadline)
+      throw new Error(`the server did not start: ${stderr}`)
+    await sleep(50)
+  }
+}
+
+/** A pool of MCP sessions over Streamable HTTP. */
+async function mcpPool(server: ServerProcess, home: string, size: number): Promise<Client[]> {
+  const token = readFileSync(join(home, 'api-token'), 'utf8').trim()
+  return await Promise.all(
+    Array.from({ length: size }, async () => {
+      const client = new Client({ name: 'load', version: '1' })
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      )
+      return client
+    }),
+  )
 }
 
 /** The route whose share of the total weight `at` falls in. */
@@ -110,6 +182,7 @@ export interface LoadResult {
   errors: number
   table: string
   samples: Sample[]
+  serverSamples: Sample[]
 }
 
 /** Runs the load against a fresh daemon in `dir`; returns the Markdown report. */
@@ -122,7 +195,7 @@ export async function loadBench(
   return [
     '### Load (bench/load.ts)',
     '',
-    `${r.clients} concurrent clients for ${r.seconds} s on loopback against one daemon (one filesystem backend, policy min 2): ${r.requests} requests, **${r.errors} errors**.`,
+    `${r.clients} concurrent clients for ${r.seconds} s on loopback against one daemon (one filesystem backend, policy min 2) and one server on the same data directory: ${r.requests} requests, **${r.errors} errors**.`,
     '',
     r.table,
   ].join('\n')
@@ -145,20 +218,23 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
   if (added.code !== 0) throw new Error(`ipfs add failed: ${added.stderr}`)
   const cids = added.stdout.trim().split('\n').slice(0, -1)
   const daemon = await spawnDaemon(home)
+  const server = await spawnServer(home)
+  const mcp = await mcpPool(server, home, 10)
   try {
     const only = process.env.BENCH_LOAD_ROUTES?.split(',')
-    const routes = [
-      ...daemonRoutes(daemon, cids),
-      ...(process.env.BENCH_LOAD_SERVER ? serverRoutes(process.env.BENCH_LOAD_SERVER, cids) : []),
-    ].filter((x) => only == null || only.some((o) => x.name.startsWith(o)))
+    const routes = [...daemonRoutes(daemon, cids), ...serverRoutes(server, cids, mcp)].filter(
+      (x) => only == null || only.some((o) => x.name.startsWith(o)),
+    )
     const totalWeight = routes.reduce((s, x) => s + x.weight, 0)
     const stats = new Map(routes.map((x) => [x.name, new Reservoir()]))
     const samples: Sample[] = [sampleProcess(daemon.pid, 0)]
+    const serverSamples: Sample[] = [sampleProcess(server.pid, 0)]
     // the daemon's own event-loop delay (prom-client resets it at each scrape): the most per second
     const loopMaxMs: number[] = []
     const started = performance.now()
     const sampler = setInterval(() => {
       samples.push(sampleProcess(daemon.pid, Math.round((performance.now() - started) / 1000)))
+      serverSamples.push(sampleProcess(server.pid, Math.round((performance.now() - started) / 1000)))
       daemon
         .call('/metrics', { auth: false, timeoutMs: 5000 })
         .then((res) => res.text())
@@ -177,7 +253,7 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
         const t0 = performance.now()
         try {
           const res = await route.request(seq++)
-          await res.arrayBuffer()
+          if (res instanceof Response) await res.arrayBuffer()
           if (res.ok) s.add(performance.now() - t0)
           else s.error(`HTTP ${res.status}`)
         } catch (err) {
@@ -192,6 +268,7 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
     await Promise.all(Array.from({ length: clients }, client))
     clearInterval(sampler)
     samples.push(sampleProcess(daemon.pid, seconds))
+    serverSamples.push(sampleProcess(server.pid, seconds))
     const elapsed = (performance.now() - started) / 1000
     const rows = [...stats].map(([name, s]) => [
       name,
@@ -207,27 +284,32 @@ export async function runLoad(dir: string, seconds: number, clients: number): Pr
     const table = [
       markdownTable(['route', 'requests', 'req/s', 'errors', 'p50', 'p99', 'max'], rows),
       '',
-      resourceTable(samples),
+      resourceTable(samples, 'daemon'),
+      '',
+      resourceTable(serverSamples, 'server'),
       '',
       `Daemon event-loop delay, the most in each second (from /metrics): p50 ${percentile(loopMaxMs, 50).toFixed(0)} ms, p99 ${percentile(loopMaxMs, 99).toFixed(0)} ms, max ${Math.max(...loopMaxMs).toFixed(0)} ms over ${loopMaxMs.length} seconds.`,
     ].join('\n')
     const requests = [...stats.values()].reduce((n, s) => n + s.count + s.errors, 0)
     const errors = [...stats.values()].reduce((n, s) => n + s.errors, 0)
+    await Promise.all(mcp.map((c) => c.close()))
+    if ((await server.stop()) !== 0) throw new Error('the server did not stop cleanly')
     if ((await daemon.stop()) !== 0) throw new Error(`the daemon did not stop cleanly: ${daemon.stderr()}`)
-    return { seconds, clients, requests, errors, table, samples }
+    return { seconds, clients, requests, errors, table, samples, serverSamples }
   } finally {
+    await server.stop()
     await daemon.kill9()
     rmSync(root, { recursive: true, force: true })
   }
 }
 
 /** RSS and descriptors: at start, after the first tenth (warm), the most, at the end. */
-function resourceTable(samples: Sample[]): string {
+function resourceTable(samples: Sample[], who: string): string {
   const warm = samples[Math.max(1, Math.floor(samples.length / 10))] ?? samples[0]!
   const last = samples[samples.length - 1]!
   const max = (f: (s: Sample) => number) => Math.max(...samples.map(f))
   return markdownTable(
-    ['daemon (sampled every second)', 'start', 'warm (first tenth)', 'max', 'end', 'end - warm'],
+    [`${who} (sampled every second)`, 'start', 'warm (first tenth)', 'max', 'end', 'end - warm'],
     [
       [
         'RSS (MiB)',

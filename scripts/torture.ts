@@ -1,11 +1,12 @@
 // Crash torture: a real daemon and real CLI processes on a temporary data directory, adding, pinning,
-// unpinning and replicating to two filesystem backends at once, while `kill -9` hits the daemon and
+// unpinning, writing and removing VFS files and replicating to two filesystem backends at once, while `kill -9` hits the daemon and
 // the CLI at random moments. After every crash it checks that nothing acknowledged was lost.
 //
 //   npm run torture                       # 200 cycles (TORTURE_CYCLES or --cycles N; --seed S to replay)
 //   node --import tsx scripts/torture.ts --cycles 20 --keep
 //
-// An operation counts as acknowledged once the CLI printed its CID (`ipfs add`, `pin add`, `pin rm`)
+// An operation counts as acknowledged once the CLI printed its CID (`ipfs add`, `pin add`, `pin rm`,
+// `vfs write --json`) or exited 0 (`vfs rm`)
 // or the API answered 2xx, before the kill. Exits 1 if anything acknowledged was lost or a check failed.
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -44,9 +45,14 @@ export interface TortureReport {
   cycles: number
   daemonKills: number
   cliKills: number
-  acknowledged: { adds: number; pins: number; unpins: number }
-  /** Acknowledged pins missing after a crash; acknowledged unpins back after a crash; adds unreadable. */
-  lost: { pins: number; unpins: number; adds: number }
+  acknowledged: { adds: number; pins: number; unpins: number; vfsWrites: number; vfsRemoves: number }
+  /**
+   * Acknowledged pins missing after a crash; acknowledged unpins back after a crash; adds unreadable;
+   * VFS files written but missing or different, or removed but back.
+   */
+  lost: { pins: number; unpins: number; adds: number; vfs: number }
+  /** Restarts after which `vfs stat /` or `vfs ls` failed (the root must always be a whole tree). */
+  vfsRootFailures: number
   /** `repo verify`: blocks that no longer re-hash to their CID. */
   corruptBlocks: number
   /** `PRAGMA integrity_check` answers other than ok, on state.db and blocks/index.db. */
@@ -92,6 +98,9 @@ class Ledger {
   /** Content added with --pin=false, not yet pinned: candidates for `pin add`. */
   readonly unpinned: string[] = []
   readonly cycleAdds: string[] = []
+  /** VFS paths: sha256 of the acknowledged bytes, 'absent' after an acknowledged rm, 'unknown' while in doubt. */
+  readonly vfs = new Map<string, string>()
+  readonly vfsBusy = new Set<string>()
 
   pick(rand: () => number, want: Expect): string | undefined {
     const candidates = [...this.expect].filter(([cid, e]) => e === want && !this.busy.has(cid))
@@ -123,8 +132,9 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
     cycles: 0,
     daemonKills: 0,
     cliKills: 0,
-    acknowledged: { adds: 0, pins: 0, unpins: 0 },
-    lost: { pins: 0, unpins: 0, adds: 0 },
+    acknowledged: { adds: 0, pins: 0, unpins: 0, vfsWrites: 0, vfsRemoves: 0 },
+    lost: { pins: 0, unpins: 0, adds: 0, vfs: 0 },
+    vfsRootFailures: 0,
     corruptBlocks: 0,
     integrityFailures: 0,
     indexMismatches: 0,
@@ -234,13 +244,63 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
           ledger.busy.delete(cid)
         }
       }
+      // VFS files: written whole (create, parents, truncate), sometimes rewritten or removed; a CLI
+      // write killed mid-way must leave the file as it was before (or absent), never half-written
+      const vfsWriter = async () => {
+        while (running) {
+          const existing = [...ledger.vfs].filter(
+            ([p, e]) => e !== 'absent' && e !== 'unknown' && !ledger.vfsBusy.has(p),
+          )
+          const roll = rand()
+          if (existing.length > 0 && roll < 0.15) {
+            const [path] = existing[Math.floor(rand() * existing.length)]!
+            ledger.vfsBusy.add(path)
+            ledger.vfs.set(path, 'unknown')
+            const res = await crashyCli(['vfs', 'rm', path])
+            if (res.code === 0) {
+              ledger.vfs.set(path, 'absent')
+              r.acknowledged.vfsRemoves++
+            }
+            ledger.vfsBusy.delete(path)
+            continue
+          }
+          const path =
+            existing.length > 0 && roll < 0.3
+              ? existing[Math.floor(rand() * existing.length)]![0]
+              : `/c${cycle}/d${Math.floor(rand() * 3)}/v${fileSeq++}.bin`
+          ledger.vfsBusy.add(path)
+          const bytes = randomBytes(1 + Math.floor(rand() * 400 * 1024))
+          const file = join(work, `v${fileSeq++}.bin`)
+          writeFileSync(file, bytes)
+          const before = ledger.vfs.get(path)
+          ledger.vfs.set(path, 'unknown')
+          const res = await crashyCli([
+            '--json',
+            'vfs',
+            'write',
+            '--create',
+            '--parents',
+            '--truncate',
+            path,
+            file,
+          ])
+          rmSync(file, { force: true })
+          if (res.code === 0 && res.stdout.includes('"Hash"')) {
+            ledger.vfs.set(path, createHash('sha256').update(bytes).digest('hex'))
+            r.acknowledged.vfsWrites++
+          } else if (!res.killed && before != null) {
+            ledger.vfs.set(path, before) // refused, not killed: the old file stands
+          }
+          ledger.vfsBusy.delete(path)
+        }
+      }
       const syncer = async () => {
         while (running) {
           await daemon.call('/replication/sync', { method: 'POST', json: {} }).catch(() => {})
           await sleep(300 + rand() * 700)
         }
       }
-      workers.push(adder(), adder(), pinner('api')(), pinner('cli')(), syncer())
+      workers.push(adder(), adder(), pinner('api')(), pinner('cli')(), vfsWriter(), syncer())
       await sleep(300 + Math.floor(rand() * ((opts.maxKillMs ?? 2500) - 300)))
       await daemon.kill9()
       r.daemonKills++
@@ -255,9 +315,10 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
       await checkBlocks(home, r, problem)
       const sample = ledger.cycleAdds.splice(0).filter(() => rand() < 0.5 && opts.readEachCycle !== false)
       await checkContents(home, ledger, sample, r, problem)
+      await checkVfs(home, ledger, r, problem)
       const t3 = Date.now()
       log(
-        `cycle ${cycle}: ${r.acknowledged.adds} adds, ${r.acknowledged.pins} pins, ${r.acknowledged.unpins} unpins acknowledged; ${r.cliKills} CLI kills; lost ${r.lost.pins + r.lost.unpins + r.lost.adds}`,
+        `cycle ${cycle}: ${r.acknowledged.adds} adds, ${r.acknowledged.pins} pins, ${r.acknowledged.unpins} unpins, ${r.acknowledged.vfsWrites} VFS writes, ${r.acknowledged.vfsRemoves} VFS removes acknowledged; ${r.cliKills} CLI kills; lost ${r.lost.pins + r.lost.unpins + r.lost.adds + r.lost.vfs}`,
       )
       daemon = await start()
       log(
@@ -352,6 +413,54 @@ async function checkContents(
       } else if (got !== ledger.contents.get(cid)) {
         r.lost.adds++
         problem(`acknowledged add ${cid} reads back different bytes`)
+      }
+    }
+  }
+  await Promise.all([worker(), worker(), worker(), worker()])
+}
+
+/**
+ * The VFS after a crash: its root is a whole tree (`vfs ls -l` of every acknowledged file's
+ * directory works), every acknowledged write reads back byte-identical (`vfs read`), and every
+ * acknowledged rm stays removed. A write that was in doubt (its CLI killed) is learnt from disk.
+ */
+async function checkVfs(
+  home: string,
+  ledger: Ledger,
+  r: TortureReport,
+  problem: (m: string) => void,
+): Promise<void> {
+  const root = await cli(home, ['vfs', 'stat', '--hash', '/'], { timeoutMs: 60_000 })
+  if (root.code !== 0) {
+    r.vfsRootFailures++
+    problem(`vfs stat / failed after a crash: ${root.stderr.trim()}`)
+    return
+  }
+  const queue = [...ledger.vfs]
+  const worker = async () => {
+    for (let next = queue.shift(); next != null; next = queue.shift()) {
+      const [path, expected] = next
+      const res = await cli(home, ['vfs', 'read', path], { timeoutMs: 60_000 })
+      if (expected === 'unknown') {
+        // in doubt: whatever is there now is what the next check expects
+        ledger.vfs.set(
+          path,
+          res.code === 0 ? createHash('sha256').update(res.stdoutBytes).digest('hex') : 'absent',
+        )
+      } else if (expected === 'absent') {
+        if (res.code === 0) {
+          r.lost.vfs++
+          problem(`VFS ${path} was removed (acknowledged) but is back`)
+          ledger.vfs.set(path, createHash('sha256').update(res.stdoutBytes).digest('hex'))
+        }
+      } else if (res.code !== 0) {
+        r.lost.vfs++
+        problem(`VFS ${path} (acknowledged write) is unreadable: ${res.stderr.trim()}`)
+        ledger.vfs.set(path, 'absent')
+      } else if (createHash('sha256').update(res.stdoutBytes).digest('hex') !== expected) {
+        r.lost.vfs++
+        problem(`VFS ${path} reads back other bytes than the acknowledged write`)
+        ledger.vfs.set(path, createHash('sha256').update(res.stdoutBytes).digest('hex'))
       }
     }
   }
@@ -460,7 +569,7 @@ function countOrphanCars(home: string, backends: string[]): number {
 
 /** The report as the table RELIABILITY.md records. */
 export function formatReport(r: TortureReport): string {
-  const lost = r.lost.pins + r.lost.unpins + r.lost.adds
+  const lost = r.lost.pins + r.lost.unpins + r.lost.adds + r.lost.vfs
   return markdownTable(
     ['what', 'count'],
     [
@@ -470,7 +579,15 @@ export function formatReport(r: TortureReport): string {
       ['acknowledged adds (`ipfs add` printed the CID)', r.acknowledged.adds],
       ['acknowledged pins (API 2xx or `pin add` printed)', r.acknowledged.pins],
       ['acknowledged unpins (API 2xx or `pin rm` printed)', r.acknowledged.unpins],
-      ['**lost** (pins missing + unpins back + adds unreadable; goal 0)', `**${lost}**`],
+      [
+        'acknowledged VFS writes / removes (`vfs write --json` printed, `vfs rm` exited 0)',
+        `${r.acknowledged.vfsWrites} / ${r.acknowledged.vfsRemoves}`,
+      ],
+      [
+        '**lost** (pins missing + unpins back + adds unreadable + VFS files missing, different or back; goal 0)',
+        `**${lost}**`,
+      ],
+      ['restarts after which the VFS root was not a whole tree', r.vfsRootFailures],
       ['blocks that fail to re-hash (`repo verify`)', r.corruptBlocks],
       ['`PRAGMA integrity_check` not ok (state.db, blocks/index.db)', r.integrityFailures],
       ['restarts after which pins.parquet never matched state.db', r.indexMismatches],
@@ -487,8 +604,9 @@ export function formatReport(r: TortureReport): string {
 /** The checks that must hold (temp files and orphan CARs are reported, not failed: the sweep is separate work). */
 export function tortureFailures(r: TortureReport): string[] {
   const out: string[] = []
-  const lost = r.lost.pins + r.lost.unpins + r.lost.adds
+  const lost = r.lost.pins + r.lost.unpins + r.lost.adds + r.lost.vfs
   if (lost > 0) out.push(`${lost} acknowledged operation(s) lost`)
+  if (r.vfsRootFailures > 0) out.push(`${r.vfsRootFailures} restart(s) with a broken VFS root`)
   if (r.corruptBlocks > 0) out.push(`${r.corruptBlocks} corrupt block(s)`)
   if (r.integrityFailures > 0) out.push(`${r.integrityFailures} integrity_check failure(s)`)
   if (r.indexMismatches > 0) out.push(`${r.indexMismatches} index mismatch(es)`)

@@ -119,6 +119,41 @@ export class BackendError extends IpfsKitError {
   }
 }
 
+/** A request carries (or would make the server write) more bytes than its configured limit. */
+export class PayloadTooLargeError extends IpfsKitError {
+  constructor(message: string) {
+    super('ERR_PAYLOAD_TOO_LARGE', message)
+  }
+}
+
+/** The disk holding the data (or a backend's directory) is full: nothing was added or changed. */
+export class NoSpaceError extends IpfsKitError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_NO_SPACE', message, options)
+  }
+}
+
+/**
+ * A full disk as one error that says what to do: SQLite's SQLITE_FULL and the OS's ENOSPC (here or
+ * in a cause) become NoSpaceError; anything else is returned as it is.
+ */
+export function explainNoSpace(err: unknown): unknown {
+  for (
+    let e = err as { code?: unknown; path?: unknown; cause?: unknown } | undefined, depth = 0;
+    e != null && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
+    if (e.code === 'SQLITE_FULL' || e.code === 'ENOSPC') {
+      const where = typeof e.path === 'string' ? ` (writing ${e.path})` : ''
+      return new NoSpaceError(
+        `no space left on the disk${where}: free some space and try again; nothing was added or changed`,
+        { cause: err },
+      )
+    }
+  }
+  return err
+}
+
 function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s
 }

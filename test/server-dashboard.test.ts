@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
@@ -65,12 +65,72 @@ describe('dashboard in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, '2-uploaded.png'), fullPage: true })
   })
 
+  test('the VFS browser: a folder, a dropped file and a chosen one, with their pins live; download and delete', async () => {
+    const files = page.getByTestId('files')
+    await page.getByTestId('vfs-folder').fill('reports')
+    await files.getByRole('button', { name: 'New folder' }).click()
+    await page.getByTestId('vfs-message').filter({ hasText: 'made /reports' }).waitFor()
+    await page.getByTestId('vfs-listing').getByRole('button', { name: 'reports/' }).click()
+    // drag and drop, as a user does from the desktop: a drop event carrying a file
+    const dropped = await page.evaluateHandle(`(() => {
+      const dt = new DataTransfer()
+      dt.items.add(new File(['dropped into the VFS\\n'], 'dropped.txt', { type: 'text/plain' }))
+      return dt
+    })()`)
+    await page.dispatchEvent('[data-testid="vfs-drop"]', 'drop', { dataTransfer: dropped })
+    const message = page.getByTestId('vfs-message')
+    await message.filter({ hasText: 'wrote /reports/dropped.txt' }).waitFor()
+    const droppedCid = /: (Qm\w+)/.exec((await message.textContent()) ?? '')?.[1]
+    assert.ok(droppedCid != null, 'the write answered with a CID')
+    const chosen = join(tmp.dir, 'chosen.bin')
+    writeFileSync(chosen, Buffer.alloc(300_000, 7))
+    await page.getByTestId('vfs-upload').setInputFiles(chosen)
+    await message.filter({ hasText: 'wrote /reports/chosen.bin' }).waitFor()
+    const listing = page.getByTestId('vfs-listing')
+    await listing.getByRole('cell', { name: 'dropped.txt', exact: true }).waitFor()
+    await listing.getByRole('cell', { name: 'chosen.bin', exact: true }).waitFor()
+    // both pinned: the pins table shows them without a reload (the daemon's events drive it)
+    await page.getByTestId('pins').getByRole('link', { name: droppedCid }).waitFor({ timeout: 30_000 })
+    await page
+      .getByTestId('pins')
+      .getByRole('cell', { name: 'chosen.bin', exact: true })
+      .waitFor({ timeout: 30_000 })
+    // the same tree as the API and the CLI see
+    const stat = (await (await server.call('/api/vfs/stat?path=/reports/dropped.txt')).json()) as {
+      cid: string
+    }
+    assert.equal(stat.cid, droppedCid)
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      listing
+        .getByRole('row', { name: /chosen\.bin/ })
+        .getByRole('link', { name: 'download' })
+        .click(),
+    ])
+    assert.equal(download.suggestedFilename(), 'chosen.bin')
+    const saved = join(tmp.dir, 'downloaded.bin')
+    await download.saveAs(saved)
+    assert.deepEqual(readFileSync(saved), Buffer.alloc(300_000, 7))
+    await page.screenshot({ path: join(ARTIFACTS, '3-vfs.png'), fullPage: true })
+    await listing
+      .getByRole('row', { name: /chosen\.bin/ })
+      .getByRole('button', { name: 'delete' })
+      .click()
+    await message.filter({ hasText: 'removed /reports/chosen.bin' }).waitFor()
+    assert.equal((await server.call('/api/vfs/stat?path=/reports/chosen.bin')).status, 404)
+  })
+
   test('stopping the daemon shows the banner live; content still browses', async () => {
     assert.equal(await daemon.stop(), 0)
     await page.getByTestId('daemon-banner').waitFor({ timeout: 30_000 })
     assert.match((await page.getByTestId('daemon-banner').textContent()) ?? '', /ipfs-kit daemon start/)
     await page.getByRole('button', { name: 'Open' }).click()
     await page.getByTestId('content-listing').getByRole('link', { name: 'download' }).waitFor()
-    await page.screenshot({ path: join(ARTIFACTS, '3-daemon-down.png'), fullPage: true })
+    // the VFS browses and takes files without the daemon
+    const twice = join(tmp.dir, 'offline.txt')
+    writeFileSync(twice, 'written while the daemon is down\n')
+    await page.getByTestId('vfs-upload').setInputFiles(twice)
+    await page.getByTestId('vfs-listing').getByRole('cell', { name: 'offline.txt', exact: true }).waitFor()
+    await page.screenshot({ path: join(ARTIFACTS, '4-daemon-down.png'), fullPage: true })
   })
 })

@@ -42,7 +42,8 @@ describe('the MCP Inspector CLI as an independent client (stdio)', () => {
 
   test('tools/list shows every tool with its schemas and annotations', async () => {
     const { tools } = await inspect(home, ['--method', 'tools/list'])
-    assert.equal(tools.length, 21)
+    assert.equal(tools.length, 30)
+    assert.ok(tools.some((t: Loose) => t.name === 'vfs_write' && t.annotations.destructiveHint === true))
     const cat = tools.find((t: Loose) => t.name === 'content_cat')
     assert.equal(cat.annotations.readOnlyHint, true)
     assert.equal(cat.inputSchema.properties.length.maximum, 1024 * 1024)

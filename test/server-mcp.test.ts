@@ -31,6 +31,15 @@ const TOOLS = [
   'route_inspect',
   'route_stats',
   'route_suggest',
+  'vfs_cp',
+  'vfs_flush',
+  'vfs_ls',
+  'vfs_mkdir',
+  'vfs_mv',
+  'vfs_read',
+  'vfs_rm',
+  'vfs_stat',
+  'vfs_write',
 ]
 
 /** Calls a tool and returns its structured result, failing the test on a tool error. */
@@ -116,6 +125,8 @@ async function exerciseEveryTool(client: Client, root: string, tag: string): Pro
   const stats = await call(client, 'route_stats')
   assert.ok(stats.pins >= 1)
 
+  await exerciseVfs(client, tag, text.cid)
+
   const removed = await call(client, 'pin_remove', { cid: text.cid })
   assert.equal(removed.removed, true)
 
@@ -134,6 +145,83 @@ async function exerciseEveryTool(client: Client, root: string, tag: string): Pro
   })) as Loose
   assert.equal(relative.isError, true)
   assert.match(relative.content[0].text, /not an absolute path/)
+}
+
+/** The text of a resource's first content. */
+function textOf(res: { contents: object[] }): string {
+  const text = (res.contents[0] as { text?: unknown } | undefined)?.text
+  assert.equal(typeof text, 'string', 'a text resource')
+  return text as string
+}
+
+/** The VFS tools and the resources: a small tree made, read, copied, moved and removed. */
+async function exerciseVfs(client: Client, tag: string, textCid: string): Promise<void> {
+  const made = await call(client, 'vfs_mkdir', { path: `/${tag}/docs`, parents: true })
+  assert.equal(made.path, `/${tag}/docs`)
+  const body = `hello from ${tag}\n`
+  const written = await call(client, 'vfs_write', { path: `/${tag}/docs/a.txt`, text: body, pin: true })
+  assert.match(written.cid, /^Qm/)
+  assert.equal(written.size, body.length)
+  assert.equal(written.pinned, true)
+  const read = await call(client, 'vfs_read', { path: `/${tag}/docs/a.txt`, offset: 6, length: 4 })
+  assert.equal(read.data, 'from')
+  assert.equal(read.file_size, body.length)
+  await call(client, 'vfs_write', {
+    path: `/${tag}/docs/a.txt`,
+    base64: Buffer.from('HELLO').toString('base64'),
+  })
+  const changed = await call(client, 'vfs_read', { path: `/${tag}/docs/a.txt` })
+  assert.equal(changed.data, `HELLO from ${tag}\n`)
+  assert.equal(changed.eof, true)
+  const ls = await call(client, 'vfs_ls', { path: `/${tag}/docs` })
+  assert.deepEqual(
+    ls.entries.map((e: Loose) => [e.name, e.type, e.size]),
+    [['a.txt', 'file', body.length]],
+  )
+  const copied = await call(client, 'vfs_cp', { from: `/ipfs/${textCid}`, to: `/${tag}/copy.txt` })
+  assert.equal(copied.cid, textCid)
+  await call(client, 'vfs_mv', { from: `/${tag}/copy.txt`, to: `/${tag}/docs/` })
+  const st = await call(client, 'vfs_stat', { path: `/${tag}/docs/copy.txt` })
+  assert.equal(st.cid, textCid)
+  const flushed = await call(client, 'vfs_flush', { path: `/${tag}` })
+  assert.equal(flushed.cid, (await call(client, 'vfs_stat', { path: `/${tag}` })).cid)
+  const rm = await call(client, 'vfs_rm', { path: `/${tag}/docs/copy.txt` })
+  assert.equal(rm.removed, true)
+  const root = await call(client, 'vfs_stat', { path: '/' })
+  assert.equal(rm.root, root.cid)
+  const pin = await call(client, 'pin_status', { cid: written.cid })
+  assert.equal(pin.pin.pin.cid, written.cid)
+
+  const traversal = (await client.callTool({
+    name: 'vfs_write',
+    arguments: { path: `/${tag}/../x`, text: 'x' },
+  })) as Loose
+  assert.equal(traversal.isError, true)
+  assert.match(traversal.content[0].text, /"\." and "\.\." are not allowed/)
+  const missing = (await client.callTool({ name: 'vfs_read', arguments: { path: `/${tag}/none` } })) as Loose
+  assert.equal(missing.isError, true)
+  assert.match(missing.content[0].text, /no such file or directory/)
+
+  const { resources } = await client.listResources()
+  assert.ok(resources.some((r) => r.uri === 'ipfs-kit://pins'))
+  assert.ok(resources.some((r) => r.uri === `vfs:///${tag}`))
+  const { resourceTemplates } = await client.listResourceTemplates()
+  assert.deepEqual(resourceTemplates.map((t) => t.uriTemplate).sort(), [
+    'ipfs-kit://pins/{cid}',
+    'vfs://{+path}',
+  ])
+  const file = await client.readResource({ uri: `vfs:///${tag}/docs/a.txt` })
+  assert.equal(textOf(file), `HELLO from ${tag}\n`)
+  assert.equal(file.contents[0]?.mimeType, 'text/plain; charset=utf-8')
+  const dir = await client.readResource({ uri: `vfs:///${tag}/docs` })
+  assert.deepEqual(
+    JSON.parse(textOf(dir)).entries.map((e: Loose) => e.name),
+    ['a.txt'],
+  )
+  const pins = await client.readResource({ uri: 'ipfs-kit://pins' })
+  assert.ok(JSON.parse(textOf(pins)).results.some((p: Loose) => p.pin.cid === textCid))
+  const one = await client.readResource({ uri: `ipfs-kit://pins/${textCid}` })
+  assert.equal(JSON.parse(textOf(one)).pin.cid, textCid)
 }
 
 describe('MCP tools against a real daemon', () => {
@@ -222,6 +310,9 @@ describe('MCP tools against a real daemon', () => {
       assert.equal(status.running, false)
       const added = await call(client, 'content_add', { text: 'no daemon needed\n' })
       assert.match(added.cid, /^Qm/)
+      // the VFS needs no daemon either
+      await call(client, 'vfs_write', { path: '/offline/note.txt', text: 'written offline\n', parents: true })
+      assert.equal((await call(client, 'vfs_read', { path: '/offline/note.txt' })).data, 'written offline\n')
     } finally {
       await client.close()
     }

@@ -78,20 +78,17 @@ describe('VFS operations', () => {
     const root = vfs.root().toString()
     await rejectsWith(vfs.write('/notes/missing', Buffer.from('x')), 'ERR_NOT_FOUND', /--create/)
     await rejectsWith(vfs.write('/nodir/f', Buffer.from('x'), { create: true }), 'ERR_NOT_FOUND', /--parents/)
-    await rejectsWith(vfs.write('/notes', Buffer.from('x')), 'ERR_INVALID_INPUT', /directory/)
-    await rejectsWith(
-      vfs.write('/notes/hello.txt/x', Buffer.from('x'), { create: true }),
-      'ERR_INVALID_INPUT',
-    )
+    await rejectsWith(vfs.write('/notes', Buffer.from('x')), 'ERR_VFS_TYPE', /directory/)
+    await rejectsWith(vfs.write('/notes/hello.txt/x', Buffer.from('x'), { create: true }), 'ERR_VFS_TYPE')
     await rejectsWith(vfs.mkdir('/notes'), 'ERR_EXISTS')
     await rejectsWith(vfs.mkdir('/notes/hello.txt', { parents: true }), 'ERR_EXISTS')
-    await rejectsWith(vfs.rm('/notes'), 'ERR_INVALID_INPUT', /-r/)
+    await rejectsWith(vfs.rm('/notes'), 'ERR_VFS_TYPE', /-r/)
     await rejectsWith(vfs.rm('/'), 'ERR_INVALID_INPUT')
     await rejectsWith(vfs.rm('/nothing'), 'ERR_NOT_FOUND')
     await rejectsWith(vfs.mv('/notes', '/notes/inside'), 'ERR_INVALID_INPUT', /into itself/)
     await rejectsWith(vfs.mv('/nothing', '/x'), 'ERR_NOT_FOUND')
     await rejectsWith(vfs.cp('/notes/hello.txt', '/notes/hello.txt'), 'ERR_EXISTS', /--force/)
-    await rejectsWith(vfs.read('/notes').next(), 'ERR_INVALID_INPUT')
+    await rejectsWith(vfs.read('/notes').next(), 'ERR_VFS_TYPE')
     await rejectsWith(vfs.stat('/nothing'), 'ERR_NOT_FOUND')
     await rejectsWith(
       vfs.write('/bad', Buffer.from('x'), { create: true, cidVersion: 2 as 1 }),

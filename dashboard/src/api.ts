@@ -18,11 +18,18 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T
 }
 
-/** Uploads a file as the request body with progress (XMLHttpRequest: fetch has no upload progress). */
-export function upload(file: File, onProgress: (fraction: number) => void): Promise<{ cid: string; size: number }> {
+/**
+ * Uploads a file as the request body to `url` (default: /api/content, the blockstore) with progress
+ * (XMLHttpRequest: fetch has no upload progress).
+ */
+export function upload(
+  file: File,
+  onProgress: (fraction: number) => void,
+  url = `/api/content?name=${encodeURIComponent(file.name)}`,
+): Promise<{ cid: string; size: number }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
-    xhr.open('POST', `/api/content?name=${encodeURIComponent(file.name)}`)
+    xhr.open('POST', url)
     xhr.setRequestHeader('authorization', `Bearer ${token}`)
     xhr.setRequestHeader('content-type', 'application/octet-stream')
     xhr.upload.onprogress = (e) => {

@@ -91,6 +91,7 @@ function App() {
       <${Storage} storage=${summary?.storage} />
       <${Backends} backends=${backends} tick=${tick} />
       <${Pins} tick=${tick} daemonUp=${daemonUp} />
+      <${Files} tick=${tick} />
       <${Content} />
       <${Logs} backends=${backends} daemonUp=${daemonUp} />
     </main>
@@ -286,6 +287,107 @@ function Content() {
         </tr>`,
       )}</tbody>
     </table>`}
+  </section>`
+}
+
+/** The parent of a VFS path ("/" stays "/"). */
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/')
+  return i <= 0 ? '/' : path.slice(0, i)
+}
+
+function childOf(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`
+}
+
+/** The VFS browser: the mutable file tree (Kubo's `ipfs files`), with upload, download and delete. */
+function Files({ tick }: { tick: number }) {
+  const [dir, setDir] = useState('/')
+  const [listing, setListing] = useState<{ path: string; cid: string; entries: Json[] }>()
+  const [message, setMessage] = useState<string>()
+  const [folder, setFolder] = useState('')
+  const [uploading, setUploading] = useState<{ name: string; fraction: number }>()
+  const [drag, setDrag] = useState(false)
+  const [version, setVersion] = useState(0)
+  useEffect(() => {
+    api<{ path: string; cid: string; entries: Json[] }>(`/api/vfs/ls?path=${encodeURIComponent(dir)}`)
+      .then(setListing)
+      .catch((e: Error) => setMessage(e.message))
+  }, [dir, tick, version])
+  const changed = (text: string) => {
+    setMessage(text)
+    setVersion((v) => v + 1)
+  }
+  const send = async (files: FileList | null) => {
+    for (const file of Array.from(files ?? [])) {
+      const path = childOf(dir, file.name)
+      setUploading({ name: file.name, fraction: 0 })
+      try {
+        const q = `path=${encodeURIComponent(path)}&create=true&truncate=true&parents=true&pin=true`
+        const r = await upload(file, (fraction) => setUploading({ name: file.name, fraction }), `/api/vfs/write?${q}`)
+        changed(`wrote ${path}: ${r.cid} (${humanBytes(r.size)}), pinned`)
+      } catch (err) {
+        setMessage((err as Error).message)
+      }
+      setUploading(undefined)
+    }
+  }
+  const mkdir = async (e: Event) => {
+    e.preventDefault()
+    try {
+      const r = await api<Json>('/api/vfs/mkdir', { method: 'POST', body: JSON.stringify({ path: childOf(dir, folder.trim()) }) })
+      changed(`made ${r.path}`)
+      setFolder('')
+    } catch (err) {
+      setMessage((err as Error).message)
+    }
+  }
+  const remove = async (name: string) => {
+    try {
+      const r = await api<Json>('/api/vfs/rm', { method: 'POST', body: JSON.stringify({ path: childOf(dir, name), recursive: true }) })
+      changed(`removed ${r.path}`)
+    } catch (err) {
+      setMessage((err as Error).message)
+    }
+  }
+  const crumbs = dir === '/' ? [] : dir.slice(1).split('/')
+  return html`<section class="card wide" data-testid="files">
+    <h2>Files (VFS)</h2>
+    <div class="row">
+      <button class="link" onClick=${() => setDir('/')}>/</button>
+      ${crumbs.map((c, i) => html`<button class="link" onClick=${() => setDir(`/${crumbs.slice(0, i + 1).join('/')}`)}>${c}/</button>`)}
+      ${listing != null && html`<span class="muted mono" data-testid="vfs-cid">${listing.cid}</span>`}
+    </div>
+    <form class="row" onSubmit=${mkdir}>
+      <input placeholder="new folder name" data-testid="vfs-folder" value=${folder} onInput=${(e: Event) => setFolder((e.target as HTMLInputElement).value)} />
+      <button disabled=${folder.trim() === ''}>New folder</button>
+    </form>
+    <div class=${`drop ${drag ? 'over' : ''}`} data-testid="vfs-drop"
+      onDragOver=${(e: DragEvent) => { e.preventDefault(); setDrag(true) }}
+      onDragLeave=${() => setDrag(false)}
+      onDrop=${(e: DragEvent) => { e.preventDefault(); setDrag(false); void send(e.dataTransfer?.files ?? null) }}>
+      Drop files here to write them into ${dir}, or <label class="link">choose<input type="file" multiple hidden data-testid="vfs-upload"
+        onChange=${(e: Event) => void send((e.target as HTMLInputElement).files)} /></label>
+      ${uploading != null && html`<div><progress max="1" value=${uploading.fraction}></progress> ${uploading.name} ${Math.round(uploading.fraction * 100)}%</div>`}
+    </div>
+    ${message != null && html`<p class="muted" data-testid="vfs-message">${message}</p>`}
+    <table data-testid="vfs-listing">
+      <thead><tr><th>name</th><th>size</th><th>CID</th><th></th></tr></thead>
+      <tbody>
+        ${dir !== '/' && html`<tr><td><button class="link" onClick=${() => setDir(parentOf(dir))}>../</button></td><td></td><td></td><td></td></tr>`}
+        ${(listing?.entries ?? []).map(
+          (e) => html`<tr key=${e.name}>
+            <td>${e.type === 'directory' ? html`<button class="link" onClick=${() => setDir(childOf(dir, e.name))}>${e.name}/</button>` : e.name}</td>
+            <td>${e.type === 'directory' ? '' : humanBytes(e.size)}</td>
+            <td class="mono">${e.cid}</td>
+            <td>
+              ${e.type !== 'directory' && html`<a href=${`/api/vfs/read?path=${encodeURIComponent(childOf(dir, e.name))}&download=true`}>download</a> `}
+              <button class="link" onClick=${() => remove(e.name)}>delete</button>
+            </td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
   </section>`
 }
 

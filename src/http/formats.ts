@@ -69,6 +69,31 @@ export const ENTITY_BYTES = {
   description: 'from:to, bytes of the entity (to may be *, from may count from the end): 0:1023, -1024:*',
 } as const
 
+export const VFS_PATH = {
+  type: 'string',
+  format: 'vfs-path',
+  minLength: 1,
+  // a query value: the request head must fit node's 16 KiB percent-encoded
+  maxLength: 1024,
+  description: 'an absolute VFS path such as / or /docs/report.pdf (no "." or ".." segments)',
+} as const
+
+/** A VFS path below the root: what write, rm and mv's source take ("/" itself is refused). */
+export const VFS_ENTRY_PATH = {
+  ...VFS_PATH,
+  format: 'vfs-entry-path',
+  description: 'an absolute VFS path below the root, such as /docs/report.pdf (no "." or ".." segments)',
+} as const
+
+/** Where `vfs cp` copies from: a VFS path, or /ipfs/<cid>[/path]. */
+export const VFS_SOURCE = {
+  type: 'string',
+  format: 'vfs-source',
+  minLength: 1,
+  maxLength: 1024,
+  description: 'a VFS path (/docs/a.txt) or an IPFS path (/ipfs/<cid>[/path])',
+} as const
+
 /** Formats ajv accepts as they are: the handlers check them, with messages that name the field. */
 const AJV_FORMATS = {
   cid: true,
@@ -79,6 +104,9 @@ const AJV_FORMATS = {
   'status-list': true,
   'ipfs-path': true,
   'entity-bytes': true,
+  'vfs-path': true,
+  'vfs-entry-path': true,
+  'vfs-source': true,
 } as const
 
 /**

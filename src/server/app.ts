@@ -8,6 +8,7 @@ import { dashboardRoutes } from './api/dashboard.ts'
 import { eventRoutes } from './api/events.ts'
 import { healthRoutes } from './api/health.ts'
 import { pinRoutes } from './api/pins.ts'
+import { vfsRoutes } from './api/vfs.ts'
 import type { ServerContext } from './context.ts'
 import { dashboardPage } from './dashboard.ts'
 import { ErrorBody, errorHandler } from './errors.ts'
@@ -59,6 +60,7 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
   await app.register(dashboardRoutes(ctx))
   await app.register(mcpRoutes(ctx))
   await app.register(contentRoutes(ctx))
+  await app.register(vfsRoutes(ctx))
   await app.register(dashboardPage(ctx))
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { DaemonApiError } from '../client/daemon-client.ts'
-import { IpfsKitError } from '../errors.ts'
+import { explainNoSpace, IpfsKitError } from '../errors.ts'
 
 /** Error code -> HTTP status: the one table every server route's errors go through. */
 const STATUS: Record<string, number> = {
@@ -13,6 +13,8 @@ const STATUS: Record<string, number> = {
   ERR_NOT_ACCEPTABLE: 406,
   ERR_PRECONDITION_FAILED: 412,
   ERR_BUSY: 409,
+  ERR_EXISTS: 409,
+  ERR_VFS_TYPE: 409,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_RANGE_NOT_SATISFIABLE: 416,
   ERR_NO_INDEX: 503,
@@ -20,6 +22,7 @@ const STATUS: Record<string, number> = {
   ERR_TIMEOUT: 504,
   ERR_BLOCK_CORRUPT: 500,
   ERR_NOT_IMPLEMENTED: 501,
+  ERR_NO_SPACE: 507,
 }
 
 /** The JSON body of every error: `{ error: { code, message } }`. */
@@ -69,7 +72,8 @@ export function errorPayload(err: unknown): { error: { code: string; message: st
   return { error: { code, message: (err as Error).message ?? String(err) } }
 }
 
-export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function errorHandler(thrown: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const err = explainNoSpace(thrown)
   const status = statusOf(err)
   if (status >= 500 && !(err instanceof IpfsKitError)) req.log.error({ err }, 'unexpected error')
   return reply.code(status).send(errorPayload(err))

@@ -1,4 +1,4 @@
-import { InvalidInputError, IpfsKitError } from '../errors.ts'
+import { IpfsKitError } from '../errors.ts'
 
 /** A VFS path that names nothing. */
 export class VfsNotFoundError extends IpfsKitError {
@@ -14,5 +14,12 @@ export class VfsExistsError extends IpfsKitError {
   }
 }
 
-/** A VFS path that is not what the operation needs (a directory where a file is needed, ...). */
-export class VfsTypeError extends InvalidInputError {}
+/**
+ * A VFS path that is not what the operation needs (a directory where a file is needed, ...): a
+ * conflict with what is there now (HTTP 409), not a malformed request.
+ */
+export class VfsTypeError extends IpfsKitError {
+  constructor(message: string) {
+    super('ERR_VFS_TYPE', message)
+  }
+}

@@ -51,6 +51,8 @@ export interface WriteOptions {
   rawLeaves?: boolean
   /** CID version of a newly created file and of new parent directories. */
   cidVersion?: CidVersion
+  /** Most zero bytes an offset past the end may add (default: no limit; the server passes its upload limit). */
+  maxPadding?: number
 }
 
 export interface MkdirOptions {

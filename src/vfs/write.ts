@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError, PayloadTooLargeError } from '../errors.ts'
 import { DEFAULT_CID_VERSION, type Decoded, decodeBlock, PbNode } from './dag.ts'
 import { VfsNotFoundError, VfsTypeError } from './errors.ts'
 import { emptyFileData } from './fsnode.ts'
@@ -68,6 +68,13 @@ export async function write(
   const rawLeaves = opts.rawLeaves ?? from.cid.version > 0
   const file = new FileModifier(session, from, rawLeaves)
   if (opts.truncate) await file.truncate(0)
+  // an offset past the end pads with zeros (as Kubo); a caller that bounds uploads bounds this too,
+  // or one request with offset 2^53 would have the server write petabytes of zeros
+  const padding = offset - file.size()
+  if (opts.maxPadding != null && padding > opts.maxPadding)
+    throw new PayloadTooLargeError(
+      `offset ${offset} is ${padding} bytes past the end of ${path.path} (${file.size()} bytes): the zeros between would exceed the limit of ${opts.maxPadding} bytes`,
+    )
   await file.seek(offset)
   for await (const piece of copyChunks(source, opts.count)) await file.write(piece)
   const node = await file.finish()

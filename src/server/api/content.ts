@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import { add, roots } from '../../content/add.ts'
 import { ls, stat } from '../../content/export.ts'
@@ -6,6 +5,7 @@ import { IpfsKitError } from '../../errors.ts'
 import { IPFS_PATH } from '../../http/formats.ts'
 import type { ServerContext } from '../context.ts'
 import { ErrorBody } from '../errors.ts'
+import { boundedBody } from './upload.ts'
 
 const Entry = {
   type: 'object',
@@ -16,21 +16,6 @@ const Entry = {
     type: { type: 'string' },
   },
 } as const
-
-/** The request body, refused with 413 as soon as it passes `limit` bytes. */
-async function* bounded(body: IncomingMessage, limit: number): AsyncGenerator<Uint8Array> {
-  let n = 0
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    n += chunk.length
-    if (n > limit) {
-      throw new IpfsKitError(
-        'ERR_PAYLOAD_TOO_LARGE',
-        `the upload is larger than server.max_upload_size (${limit} bytes)`,
-      )
-    }
-    yield chunk
-  }
-}
 
 /**
  * /api/content: list and stat content by path, and upload a file (the body, streamed into the
@@ -109,14 +94,6 @@ export function contentRoutes(ctx: ServerContext): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const limit = ctx.config.server.max_upload_size
-        const declared = Number(req.headers['content-length'] ?? 0)
-        if (declared > limit) {
-          throw new IpfsKitError(
-            'ERR_PAYLOAD_TOO_LARGE',
-            `the upload is larger than server.max_upload_size (${limit} bytes)`,
-          )
-        }
         if (req.headers['content-type'] !== 'application/octet-stream') {
           throw new IpfsKitError(
             'ERR_INVALID_INPUT',
@@ -125,7 +102,7 @@ export function contentRoutes(ctx: ServerContext): FastifyPluginAsync {
         }
         const entries = await add(
           ctx.repo,
-          { stream: bounded(req.raw, limit), name: req.query.name },
+          { stream: boundedBody(req, ctx.config.server.max_upload_size), name: req.query.name },
           { pin: req.query.pin },
         )
         const root = roots(entries)[0]!

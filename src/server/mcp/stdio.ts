@@ -3,6 +3,7 @@ import { RouteReader } from '../../client/route-reader.ts'
 import type { Config } from '../../config/config.ts'
 import { Repo } from '../../repo.ts'
 import { version } from '../../version.ts'
+import { Vfs } from '../../vfs/index.ts'
 import { DaemonLink } from '../context.ts'
 import { readToken } from '../security.ts'
 import { createMcpServer } from './server.ts'
@@ -10,10 +11,12 @@ import { createMcpServer } from './server.ts'
 /** Serves MCP on stdin/stdout until the client closes stdin; the same tools as /mcp. */
 export async function runStdioMcp(config: Config, daemonUrl?: string): Promise<void> {
   const repo = Repo.open(config.data_dir, config)
+  const vfs = await Vfs.open(repo)
   const server = createMcpServer({
     config,
     repo,
     store: repo.blocks,
+    vfs,
     daemon: new DaemonLink({
       dataDir: config.data_dir,
       url: daemonUrl ?? config.server.daemon_url,
@@ -30,5 +33,6 @@ export async function runStdioMcp(config: Config, daemonUrl?: string): Promise<v
   await server.connect(transport)
   await closed
   await server.close()
+  await vfs.close()
   await repo.close()
 }

@@ -8,7 +8,7 @@ import { parseCid } from '../../../content/cid.ts'
 import { cat, get, ls, resolve, stat } from '../../../content/export.ts'
 import { fileSize } from '../../../content/node.ts'
 import { InvalidInputError, PathError } from '../../../errors.ts'
-import { CAT_MAX_BYTES, result, type ToolArea } from '../context.ts'
+import { CAT_MAX_BYTES, readWindowInput, readWindowOutput, result, type ToolArea } from '../context.ts'
 
 const ipfsPath = z
   .string()
@@ -85,23 +85,9 @@ export const contentTools: ToolArea = (server, ctx) => {
       description: `Read a file's bytes as UTF-8 text (or base64), optionally a range; at most ${CAT_MAX_BYTES} bytes per call: page with offset.`,
       inputSchema: {
         path: ipfsPath,
-        offset: z.number().int().min(0).default(0),
-        length: z
-          .number()
-          .int()
-          .min(0)
-          .max(CAT_MAX_BYTES)
-          .default(64 * 1024),
-        encoding: z.enum(['utf8', 'base64']).default('utf8'),
+        ...readWindowInput,
       },
-      outputSchema: {
-        data: z.string(),
-        encoding: z.enum(['utf8', 'base64']),
-        offset: z.number(),
-        bytes: z.number(),
-        file_size: z.number(),
-        eof: z.boolean(),
-      },
+      outputSchema: readWindowOutput,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async ({ path, offset, length, encoding }) => {
