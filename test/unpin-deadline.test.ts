@@ -69,4 +69,12 @@ describe('pin rm with a backend that never answers', () => {
     assert.match(log, /"backend":"hung".*unpin failed|unpin failed.*"backend":"hung"/)
     assert.match(log, /the next sync's sweep removes it/)
   })
+
+  it('the daemon still stops cleanly (exit 0) while the service keeps not answering', async () => {
+    const code = await Promise.race([
+      daemon.stop(),
+      new Promise<string>((r) => setTimeout(() => r('still running after 60 s'), 60_000).unref()),
+    ])
+    assert.equal(code, 0)
+  })
 })

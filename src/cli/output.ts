@@ -37,6 +37,15 @@ export function reportError(thrown: unknown): number {
   return EXIT.failed
 }
 
+/**
+ * After a clean stop (everything closed, state durable, lock released): exit even if something
+ * outside our control still holds the event loop, e.g. a socket to a backend that never answers and
+ * is configured to wait minutes. A process that drains by itself exits first (the timer is unref'd).
+ */
+export function exitSoon(ms = 2000): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), ms).unref()
+}
+
 /** Formats a byte count for people: 1.5 MiB. */
 export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']

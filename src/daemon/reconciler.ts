@@ -59,6 +59,9 @@ export type Fetcher = (root: CID) => Promise<void>
 /** Pins read from state per slice of a full pass. */
 const SLICE = 256
 
+/** How long a stop waits for the reconciler's call in flight (a hung backend's) before going on. */
+const DRAIN_GRACE_MS = 10_000
+
 /** A full pass over every pin: where it has got to, and who waits for it. */
 interface Pass {
   report: SyncReport
@@ -230,12 +233,23 @@ export class Reconciler {
    * Stops for a graceful shutdown: the copy in flight is cancelled (its temp file removed), the
    * worker stops at the next pin, and callers still waiting for a pass are told the daemon is stopping.
    */
-  async drain(): Promise<void> {
+  async drain(graceMs = DRAIN_GRACE_MS): Promise<void> {
     this.closed = true
     this.stopLoop()
     for (const c of this.copies.values()) c.abort(new Error('the daemon is stopping'))
-    await this.catchingUp
-    await this.worker
+    // a backend that never answers (a verify of a replica on a hung service) must not hold the stop:
+    // wait a while for the pin in hand, then go (nothing is acknowledged by the pass; it resumes)
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<'late'>((r) => {
+      timer = setTimeout(() => r('late'), graceMs)
+    })
+    const settled = await Promise.race([
+      Promise.all([this.catchingUp, this.worker]).then(() => 'done'),
+      grace,
+    ])
+    clearTimeout(timer)
+    if (settled === 'late')
+      this.log('stopping without waiting further for a backend call in flight', { waitedMs: graceMs })
     for (const pass of [this.current, this.next]) pass?.done.reject(stopping())
     this.current = this.next = undefined
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { IpfsKitError } from '../../errors.ts'
 import { globals, intFlag } from '../context.ts'
-import { EXIT, note, out, outJson } from '../output.ts'
+import { EXIT, exitSoon, note, out, outJson } from '../output.ts'
 
 interface StartFlags {
   foreground?: boolean
@@ -139,6 +139,7 @@ async function startDaemon(cmd: Command, flags: StartFlags): Promise<void> {
     const { url, done } = await runDaemon(dir, { flags: overrides(flags) })
     note(`daemon listening at ${url} (pid ${process.pid}); logs in ${join(dir, 'logs')}`)
     await done
+    exitSoon()
     return
   }
   loadConfig(dir, overrides(flags)) // a bad value is refused here, naming the key, before anything starts

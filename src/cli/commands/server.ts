@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { IpfsKitError } from '../../errors.ts'
 import { globals, intFlag } from '../context.ts'
-import { EXIT, note, out, outJson } from '../output.ts'
+import { EXIT, exitSoon, note, out, outJson } from '../output.ts'
 
 interface StartFlags {
   foreground?: boolean
@@ -116,6 +116,7 @@ async function startServer(cmd: Command, flags: StartFlags): Promise<void> {
     const { url, done } = await runServer(config)
     note(`server listening at ${url} (pid ${process.pid}); log in ${serverFiles(dir).log}`)
     await done
+    exitSoon()
     return
   }
   const existing = await runningServer(dir)
