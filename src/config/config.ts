@@ -54,6 +54,8 @@ const server = z
     max_body_size: size.default(16 * 1024 * 1024),
     /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
     max_upload_size: size.default(1024 * 1024 * 1024),
+    /** Open client connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
+    max_connections: z.number().int().min(8).max(100_000).default(1024),
   })
   .strict()
 
@@ -73,6 +75,8 @@ export const ConfigSchema = z
     hash_on_read: z.boolean().default(false),
     /** `GET /events` streams open at once; one more is refused with 503 (each costs a bounded buffer). */
     max_sse_clients: z.number().int().min(1).max(10_000).default(64),
+    /** Open API connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
+    max_connections: z.number().int().min(8).max(100_000).default(1024),
     /** Storage backends besides the always-present `local` one. */
     backends: z.array(backendEntry).default([]),
     /** The policy of a pin that does not set its own. */
@@ -83,6 +87,7 @@ export const ConfigSchema = z
       enable_dashboard: true,
       max_body_size: 16_777_216,
       max_upload_size: 1_073_741_824,
+      max_connections: 1024,
     }),
     node: z
       .object({
@@ -162,6 +167,7 @@ const ENV_KEYS = [
   'log_files_kept',
   'hash_on_read',
   'max_sse_clients',
+  'max_connections',
 ] as const
 
 /** The data directory: flag > $IPFS_KIT_HOME > ~/.ipfs-kit. */
@@ -234,7 +240,14 @@ export interface ConfigLayers {
 
 /** Keys a running daemon applies only at its next start (log rotation is set when a log opens). */
 /** Keys that apply at the next start (`backends` apply at once: see Daemon.applyBackends). */
-export const RESTART_KEYS = ['host', 'port', 'node', 'max_log_size', 'log_files_kept'] as const
+export const RESTART_KEYS = [
+  'host',
+  'port',
+  'node',
+  'max_log_size',
+  'log_files_kept',
+  'max_connections',
+] as const
 
 /**
  * The effective config and where each value came from: defaults < config.json < IPFS_KIT_* env <

@@ -27,6 +27,9 @@ export async function runDaemon(
       daemon.log.warn(f, `${f.path} was mode ${f.was}, readable by others: set to ${f.now}`)
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host)
     const app = await buildApp(daemon, { token, port: config.port, public: !loopback })
+    // connections past the cap are closed on arrival (node:http), so a flood of idle sockets cannot
+    // take the descriptors the blockstore and SQLite need
+    app.server.maxConnections = config.max_connections
     try {
       await app.listen({ host: config.host, port: config.port })
     } catch (err) {

@@ -82,6 +82,7 @@ export async function runServer(config: Config): Promise<RunningServer> {
   }
   const app = await buildServerApp(ctx)
   const { host, port } = config.server
+  app.server.maxConnections = config.server.max_connections
   try {
     await app.listen({ host, port })
   } catch (err) {
