@@ -9,7 +9,7 @@ import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { RouteReader } from '../src/client/route-reader.ts'
-import { PinIndexPublisher } from '../src/index/publish.ts'
+import { PinIndexPublisher } from '../src/pin-index/publish.ts'
 import { openStateDb } from '../src/state/db.ts'
 import { fmt, sample, table, timeCommand } from './lib.ts'
 

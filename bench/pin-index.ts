@@ -12,7 +12,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { publishPinIndex } from '../src/index/publish.ts'
+import { publishPinIndex } from '../src/pin-index/publish.ts'
 import { openStateDb } from '../src/state/db.ts'
 import { machine, table } from './lib.ts'
 

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { type FileMetaData, parquetMetadata, parquetReadObjects } from 'hyparquet'
 import { parseCid } from '../content/cid.ts'
 import { IpfsKitError } from '../errors.ts'
-import { PIN_INDEX_FILE, type PinIndexRow } from '../index/schema.ts'
+import { PIN_INDEX_FILE, type PinIndexRow } from '../pin-index/schema.ts'
 
 /** A backend as the daemon last saw it, from the index's metadata. */
 export interface IndexedBackend {

@@ -25,7 +25,7 @@ export class IndexPublishError extends IpfsKitError {
 }
 
 /**
- * Starts `src/index/<name>` in a worker thread: the compiled .js, or the .ts source when this
+ * Starts `src/pin-index/<name>` in a worker thread: the compiled .js, or the .ts source when this
  * module itself runs from source under tsx (tests, benchmarks).
  */
 export function startWorker(name: string, workerData?: unknown): Worker {
