@@ -85,6 +85,16 @@ export async function startCluster(n: number): Promise<Cluster> {
       await new Promise((r) => setTimeout(r, 250))
     }
   }
+  // every Kubo connected to every other now: a peer whose Kubo must fetch a pin's blocks from another
+  // finds them over bitswap at once (the cluster's own swarm connect comes connect_swarms_delay after
+  // start, and a CI machine under load reached the first pin before it: the pin then waited for the
+  // cluster's 2-minute pin_timeout)
+  for (const a of peers) {
+    for (const b of peers) {
+      if (a !== b)
+        for (const addr of b.kubo.addrs) await a.kubo.ipfs(['swarm', 'connect', addr]).catch(() => {})
+    }
+  }
   return cluster
 }
 
@@ -109,6 +119,7 @@ async function startPeer(i: number, secret: string, bootstrap: string | undefine
   c.api.ipfsproxy.node_multiaddress = urlToMultiaddr(kubo.apiUrl)
   c.api.pinsvcapi.http_listen_multiaddress = `/ip4/127.0.0.1/tcp/${psa}`
   c.ipfs_connector.ipfshttp.node_multiaddress = urlToMultiaddr(kubo.apiUrl)
+  c.ipfs_connector.ipfshttp.connect_swarms_delay = '1s'
   c.monitor.pubsubmon.check_interval = '1s'
   for (const inf of Object.values(c.informer) as { metric_ttl?: string }[])
     if (inf.metric_ttl != null) inf.metric_ttl = '2s'
