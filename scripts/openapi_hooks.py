@@ -65,10 +65,13 @@ entity = st.one_of(
 schemathesis.openapi.format("entity-bytes", entity)
 # VFS paths: absolute, a few plain names deep (the server refuses "..", encoded slashes and control bytes
 # with 400, which the coverage phase checks with its own negative values)
-vfs_paths = st.lists(names.filter(lambda n: n not in (".", "..")), min_size=1, max_size=3).map(lambda p: "/" + "/".join(p))
+plain_names = names.filter(lambda n: n not in (".", ".."))
+vfs_paths = st.lists(plain_names, min_size=1, max_size=3).map(lambda p: "/" + "/".join(p))
 schemathesis.openapi.format("vfs-path", st.one_of(st.just("/"), vfs_paths))
 schemathesis.openapi.format("vfs-entry-path", vfs_paths)
 schemathesis.openapi.format(
     "vfs-source",
-    st.one_of(vfs_paths, st.tuples(cids, st.lists(names, max_size=1)).map(lambda t: "/ipfs/" + "/".join([t[0], *t[1]]))),
+    st.one_of(
+        vfs_paths, st.tuples(cids, st.lists(plain_names, max_size=1)).map(lambda t: "/ipfs/" + "/".join([t[0], *t[1]]))
+    ),
 )
