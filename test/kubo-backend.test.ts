@@ -80,14 +80,15 @@ describe('kubo backend (attached to a real Kubo daemon)', () => {
     await backend.unpin(root) // twice is fine
   })
 
-  it('streams a 128 MiB pin into Kubo with bounded memory (the upload waits for the socket)', async () => {
+  it('streams a 256 MiB pin into Kubo with bounded memory (the upload waits for the socket)', async () => {
     const file = join(tmp.dir, 'bounded.bin')
-    writeRandomFile(file, 128 * MiB, 'kubo-bounded')
+    writeRandomFile(file, 256 * MiB, 'kubo-bounded')
     const [entry] = await add(repo, { paths: [file] }, { cidVersion: 1 })
     const root = entry!.cid
     const grew = await rssGrowth(() => backend.put(root, exportCar(repo.blocks, root)))
-    // fetch with a stream body read the whole CAR into memory first (614 MiB for 512 MiB)
-    assert.ok(grew < 64 * MiB, `RSS grew by ${(grew / MiB).toFixed(1)} MiB during a 128 MiB upload`)
+    // fetch with a stream body read the whole CAR into memory first (614 MiB for 512 MiB); V8 collects
+    // dead buffers only once about 64 MiB of them have piled up, so the pin is well above that
+    assert.ok(grew < 128 * MiB, `RSS grew by ${(grew / MiB).toFixed(1)} MiB during a 256 MiB upload`)
     assert.equal(await backend.has(root), true)
     await backend.unpin(root)
   })

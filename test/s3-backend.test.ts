@@ -56,15 +56,16 @@ describe('s3 backend against versitygw', () => {
     await s3?.close()
   })
 
-  it('uploads a 64 MiB pin as a multipart stream with bounded memory, reads the same CAR back, verifies, unpins', async () => {
+  it('uploads a 256 MiB pin as a multipart stream with bounded memory, reads the same CAR back, verifies, unpins', async () => {
     const file = join(tmp.dir, 'big.bin')
-    writeRandomFile(file, 64 * MiB, 's3-backend')
+    writeRandomFile(file, 256 * MiB, 's3-backend')
     const [entry] = await add(repo, { paths: [file] }, { cidVersion: 1 })
     const root = entry!.cid
     assert.equal(await backend.has(root), false)
     const grew = await rssGrowth(() => backend.put(root, exportCar(repo.blocks, root)))
-    // two 5 MiB parts in flight plus the SDK's own buffers: far below the 64 MiB pin
-    assert.ok(grew < 48 * MiB, `RSS grew by ${(grew / MiB).toFixed(1)} MiB during a 64 MiB upload`)
+    // two 5 MiB parts in flight plus the SDK's own buffers, and garbage: V8 collects dead buffers only
+    // once about 64 MiB of them have piled up, so a pin much larger than that tells bounded from not
+    assert.ok(grew < 128 * MiB, `RSS grew by ${(grew / MiB).toFixed(1)} MiB during a 256 MiB upload`)
     assert.equal(await backend.has(root), true)
     // on the server: one object under the prefix, named by the CID
     assert.deepEqual(readdirSync(join(s3.dir, 'pins', 'ipfs')), [`${root}.car`])
@@ -75,7 +76,7 @@ describe('s3 backend against versitygw', () => {
     )
     const verified = await backend.verify(root)
     assert.equal(verified.ok, true, verified.error)
-    assert.equal(verified.bytes > 64 * MiB, true)
+    assert.equal(verified.bytes > 256 * MiB, true)
     const stat = await backend.stat()
     assert.deepEqual({ pins: stat.pins, usedBytes: stat.usedBytes }, { pins: 1, usedBytes: ours.length })
     assert.equal((await backend.health()).status, 'healthy')
