@@ -1,6 +1,7 @@
 import type { ConfigLayers } from '../config/config.ts'
 import { resolveConfig } from '../config/config.ts'
 import { IpfsKitError } from '../errors.ts'
+import { tuneHeapForService } from '../heap.ts'
 import { Daemon } from './daemon.ts'
 import { buildApp } from './http/app.ts'
 import { loadOrCreateToken } from './http/auth.ts'
@@ -16,6 +17,7 @@ export async function runDaemon(
   dataDir: string,
   layers: ConfigLayers = {},
 ): Promise<{ url: string; done: Promise<void>; stop: () => Promise<void> }> {
+  tuneHeapForService()
   const fixes = securePermissions(dataDir)
   const { config, origins } = resolveConfig(dataDir, layers)
   const lock = acquireLock(config.data_dir)

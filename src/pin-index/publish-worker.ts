@@ -44,12 +44,11 @@ type ReadReply =
 
 /** Batches the reader may run ahead of the writer: bounds memory when writing is the slower half. */
 const MAX_AHEAD = 4
-// Reading the database through mmap rather than read() calls took about a third off a 1M-pin scan,
-// but every page of a mapped file counts in the daemon's RSS: with 1M pins (a 594 MB state.db) the
-// first publish took the daemon to 727 MiB resident, 616 MiB of it mapped file pages, against 111 MiB
-// of its own memory. A 64 MiB window keeps the mapped part small; the rest is read() into SQLite's
-// page cache, which stays in the kernel's page cache, not in our RSS.
-const MMAP_BYTES = 64 * 2 ** 20
+// The reader scans state.db once from end to end with read() calls, no mmap and a small page cache:
+// every page of a mapped file counts in the daemon's RSS (a 2 GiB map took a 1M-pin daemon, with a
+// 594 MB state.db, to 727 MiB resident; a 64 MiB one still added 64 MiB at each publish), and a
+// page cache is no use to a single pass. The file's pages stay in the kernel's cache, not our RSS.
+const CACHE_KIB = 2048
 
 // ---- reader thread ------------------------------------------------------------------------
 
@@ -73,7 +72,7 @@ function serveReads(port: NonNullable<typeof parentPort>): void {
       const db = openSqlite(statePath, { readonly: true, fileMustExist: true })
       try {
         db.pragma('busy_timeout = 15000')
-        db.pragma(`mmap_size = ${MMAP_BYTES}`)
+        db.pragma(`cache_size = -${CACHE_KIB}`)
         const counts = readPinBatches(db, ROW_GROUP_ROWS, (batch) => {
           takeCredit(credits)
           reply({ id: req.id, type: 'batch', batch }, batchBuffers(batch))

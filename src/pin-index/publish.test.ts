@@ -215,6 +215,29 @@ describe('pin index', () => {
     assert.ok((await readIndex(tmp.dir)).rows.some((x) => x.cid === fakeCid(100_010)))
   })
 
+  it('stops its worker threads once idle, and starts them again for the next publish', async () => {
+    const published: PublishResult[] = []
+    const publisher = new PinIndexPublisher(tmp.dir, {
+      retireAfterMs: 200,
+      onPublished: (r) => published.push(r),
+    })
+    try {
+      assert.equal(publisher.threadsRunning, false, 'no threads before the first publish')
+      await publisher.flush()
+      assert.equal(publisher.threadsRunning, true)
+      await sleep(500)
+      assert.equal(publisher.threadsRunning, false, 'the threads retire after 200 ms without a publish')
+      new PinStore(db).add(fakeCid(200_000))
+      await publisher.flush()
+      assert.equal(published.length, 2)
+      assert.equal(published[1]!.pins, published[0]!.pins + 1)
+      assert.ok((await readIndex(tmp.dir)).rows.some((x) => x.cid === fakeCid(200_000)))
+    } finally {
+      await publisher.close()
+    }
+    assert.equal(publisher.threadsRunning, false)
+  })
+
   it('fails with ERR_INDEX, leaving no temp file, when state.db cannot be read', async () => {
     const other = tempDir()
     try {

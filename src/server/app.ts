@@ -25,7 +25,7 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
     loggerInstance: ctx.log as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: ctx.config.server.max_body_size,
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // long gateway paths and filters reach validation (a 400 naming the field) rather than node's
     // bare 431: 64 KiB holds the longest value the schemas allow, percent-encoded
     http: { maxHeaderSize: 64 * 1024 },
