@@ -71,9 +71,6 @@ export class PackIndex {
     this.db.pragma('busy_timeout = 15000')
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
-    // 4 MB of page cache (better-sqlite3's build default is 16 MB per connection): lookups by key
-    // touch a few pages, the kernel caches the file anyway, and a 1M-pin daemon holds one per file
-    this.db.pragma('cache_size = -4000')
     createSchema(this.db)
     this.keepTotals()
     this.lookup = this.db.prepare('SELECT pack, offset, length FROM blocks WHERE mh = ?')

@@ -166,8 +166,7 @@ async function markAll(
       opts.signal?.throwIfAborted()
       await markDag(repo, CID.parse(pin.cid), pin.type === 'recursive', progress, onDamaged, pace)
       // pins whose blocks need no reads never await: let the daemon's requests in every few ms
-      const turn = pace()
-      if (turn != null) await turn
+      await pace()
     }
     after = pins.at(-1)!.cid
     report()
@@ -201,8 +200,7 @@ async function markDag(
       if (bytes == null) continue
       // a node of a large file links thousands of leaves: one row each, paced
       for (const child of links(batch[i]!, bytes)) {
-        const turn = pace()
-        if (turn != null) await turn
+        await pace()
         if (!index.markLive(child.multihash.bytes)) continue
         progress.marked++
         if (hasLinks(child)) toRead.push(child)

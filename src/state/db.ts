@@ -136,9 +136,6 @@ export function openStateDb(path: string): StateDb {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
-    // 4 MB of page cache (better-sqlite3's build default is 16 MB per connection): lookups by key
-    // touch a few pages, the kernel caches the file anyway, and a 1M-pin daemon holds one per file
-    db.pragma('cache_size = -4000')
   } catch (err) {
     if (err instanceof NativeAddonError) throw err
     throw new RepoError(`cannot open the state database ${path}: ${(err as Error).message}`, { cause: err })

@@ -8,13 +8,23 @@ import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import { NativeAddonError } from '../errors.ts'
 
+/**
+ * Page cache per connection, in KiB: 4 MB instead of better-sqlite3's build default of 16 MB. Our
+ * lookups by key touch a few pages, the kernel caches the files anyway, and a daemon holds a
+ * connection to each database for its life.
+ */
+const CACHE_KIB = 4000
+
 /** Opens a SQLite database; throws NativeAddonError when better-sqlite3's addon cannot load here. */
 export function openSqlite(path: string, options?: Database.Options): Database.Database {
+  let db: Database.Database
   try {
-    return new Database(path, options)
+    db = new Database(path, options)
   } catch (err) {
     throw addonError(err) ?? err
   }
+  db.pragma(`cache_size = -${CACHE_KIB}`)
+  return db
 }
 
 /** How to rebuild the addon for the running Node: where to run npm, and the headers to build against. */
