@@ -146,7 +146,8 @@ describe('durability order before every acknowledgement', () => {
     }
 
     const calls = parseStrace(readFileSync(trace, 'utf8'))
-    const durable = (p: string) => (p.startsWith(home) && !RUNTIME.test(p)) || p.startsWith(fs1)
+    // the 202 acknowledges the pin row; copies to fs1 (the CIDv0 pin's) may be in flight beside it
+    const durable = (p: string) => p.startsWith(home) && !RUNTIME.test(p)
     const state = join(home, 'state.db-wal')
     const http = (status: string) => (s: Syscall) =>
       s.call.startsWith('write') && s.path.startsWith('TCP:') && s.data.startsWith(`HTTP/1.1 ${status}`)
@@ -170,7 +171,10 @@ describe('durability order before every acknowledgement', () => {
     const renamed = calls.find((s) => s.call.startsWith('rename') && s.to === car)
     assert.ok(renamed != null, `the CAR was renamed into place as ${car}`)
     const reported = lastBefore(calls, calls.length, 'the last 200 answer', http('200'))
-    assert.deepEqual(durabilityViolations(calls, reported, durable), [])
+    // that answer acknowledges the state and this CAR; the CIDv0 pin's copy may still be in flight
+    // beside it (renamed, its directory not yet fsynced), which it does not acknowledge
+    const acknowledged = (p: string) => (p.startsWith(home) && !RUNTIME.test(p)) || p.startsWith(car)
+    assert.deepEqual(durabilityViolations(calls, reported, acknowledged), [])
     const lastCarWrite = lastBefore(calls, renamed.seq, 'write of the CAR', writeOf(renamed.path))
     chain(calls, lastCarWrite, reported, [
       ['fsync of the CAR', syncOf(renamed.path)],
