@@ -3,8 +3,9 @@ import type { CID } from 'multiformats/cid'
 import { exportCar, importCar } from '../content/car.ts'
 import { walkBlocks } from '../content/export.ts'
 import type { EmbeddedNode } from '../node/embedded.ts'
+import { pacer } from '../pace.ts'
 import { LOCAL_BACKEND, type Repo } from '../repo.ts'
-import { abortable, pacer } from './streams.ts'
+import { abortable } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, VerifyResult } from './types.ts'
 
 /**

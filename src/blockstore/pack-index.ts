@@ -176,14 +176,34 @@ export class PackIndex {
     return this.db.prepare('DELETE FROM blocks WHERE mh = ?').run(mh).changes > 0
   }
 
-  /** Live bytes per pack, with the pid that created it. */
-  packs(): { id: number; pid: number; live: number; blocks: number }[] {
-    return this.db
+  /** Every pack, with the pid that created it (one row per pack: never a scan of the blocks). */
+  packList(): { id: number; pid: number }[] {
+    return this.db.prepare('SELECT id, pid FROM packs ORDER BY id').all() as { id: number; pid: number }[]
+  }
+
+  /**
+   * A pack's blocks and their bytes, counted over up to `limit` of its rows after `after` (multihash
+   * order, served by blocks_by_pack): `last` is where the next page starts, absent at the end. A
+   * caller counts a pack of any size in pages and yields between them, never in one long statement.
+   */
+  packTotalsPage(
+    pack: number,
+    after: Uint8Array | undefined,
+    limit: number,
+  ): { blocks: number; live: number; last?: Uint8Array } {
+    const row = this.db
       .prepare(
-        `SELECT p.id, p.pid, coalesce(sum(b.length), 0) AS live, count(b.mh) AS blocks
-         FROM packs p LEFT JOIN blocks b ON b.pack = p.id GROUP BY p.id`,
+        `SELECT count(*) AS blocks, coalesce(sum(length), 0) AS live, max(mh) AS last FROM
+           (SELECT mh, length FROM blocks WHERE pack = ? AND mh > ? ORDER BY mh LIMIT ?)`,
       )
-      .all() as { id: number; pid: number; live: number; blocks: number }[]
+      .get(pack, after ?? new Uint8Array(0), limit) as {
+      blocks: number
+      live: number
+      last: Uint8Array | null
+    }
+    return row.blocks < limit || row.last == null
+      ? { blocks: row.blocks, live: row.live }
+      : { blocks: row.blocks, live: row.live, last: row.last }
   }
 
   dropPack(id: number): void {
