@@ -15,13 +15,17 @@ import {
 import { fsyncDir } from '../fs-utils.ts'
 import { assertSupportedHash, blockKey, IDENTITY, MAX_BLOCK_SIZE, matchesCid } from './hashing.ts'
 import { type BlockLocation, type IndexEntry, PackIndex } from './pack-index.ts'
+import type { SpanPool } from './span-pool.ts'
 
 /** A pack is rolled over to a new file past this size. */
 const PACK_ROLL_BYTES = 1 << 30
 /** A writer stops accepting blocks while this many bytes are still on their way to the kernel. */
 const MAX_OUTSTANDING_BYTES = 64 << 20
-/** readMany() reads neighbouring blocks together up to this many bytes... */
-const COALESCE_BYTES = 4 << 20
+/**
+ * readMany() reads neighbouring blocks together up to this many bytes (a pooled read span's size)...
+ * 4 MiB and a little: a batch of 16 chunks of 256 KiB with their records' headers is one read, not 15 + 1.
+ */
+export const COALESCE_BYTES = (4 << 20) + (64 << 10)
 /** ...when no more than this lies between them (a record's header and CID are ~50 bytes). */
 const COALESCE_GAP = 4096
 /** Record header: magic "IKPB", u16 CID length, u32 data length; then the CID, then the block. */
@@ -211,7 +215,7 @@ export class PackStore implements Blockstore {
    * also means one buffer to allocate and collect instead of one per block. A block that is
    * missing or corrupt fails the whole call, naming that block.
    */
-  async readMany(cids: readonly CID[], verify = this.hashOnRead): Promise<Uint8Array[]> {
+  async readMany(cids: readonly CID[], verify = this.hashOnRead, spans?: SpanPool): Promise<Uint8Array[]> {
     const locs = cids.map((cid) => (cid.multihash.code === IDENTITY ? undefined : this.locate(cid)))
     const reads: Promise<void>[] = []
     const out: Uint8Array[] = new Array(cids.length)
@@ -231,7 +235,7 @@ export class PackStore implements Blockstore {
       reads.push(
         j === i + 1 || first == null
           ? this.readOne(cids, out, i, verify)
-          : this.readRun(cids, locs, out, i, j, verify),
+          : this.readRun(cids, locs, out, i, j, verify, spans),
       )
       i = j
     }
@@ -251,17 +255,18 @@ export class PackStore implements Blockstore {
     from: number,
     to: number,
     verify: boolean,
+    spans?: SpanPool,
   ): Promise<void> {
     const first = locs[from]!
     const last = locs[to - 1]!
+    const length = last.offset + last.length - first.offset
+    // from a pool, the span holds one reference per block view cut from it (see SpanPool)
+    const into = spans?.take(length, to - from)
     let span: Uint8Array
     try {
-      span = await this.readRange({
-        pack: first.pack,
-        offset: first.offset,
-        length: last.offset + last.length - first.offset,
-      })
+      span = await this.readRange({ pack: first.pack, offset: first.offset, length }, into)
     } catch (err) {
+      if (into != null) spans!.discard(into)
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       // gc compacted the pack meanwhile: read these one by one from where they are now
       for (let i = from; i < to; i++) await this.readOne(cids, out, i, verify)
@@ -270,8 +275,10 @@ export class PackStore implements Blockstore {
     for (let i = from; i < to; i++) {
       const loc = locs[i]!
       const bytes = span.subarray(loc.offset - first.offset, loc.offset - first.offset + loc.length)
-      if (bytes.length !== loc.length || (verify && !matchesCid(cids[i]!, bytes)))
+      if (bytes.length !== loc.length || (verify && !matchesCid(cids[i]!, bytes))) {
+        if (into != null) spans!.discard(into)
         throw new BlockCorruptError(cids[i]!.toString(), `pack ${loc.pack} offset ${loc.offset}`)
+      }
       out[i] = bytes
     }
   }
@@ -281,16 +288,17 @@ export class PackStore implements Blockstore {
     return this.readRange(loc)
   }
 
-  private async readRange(loc: BlockLocation): Promise<Uint8Array> {
+  /** The bytes at `loc`, read into `into` (at least loc.length bytes) when given. */
+  private async readRange(loc: BlockLocation, into?: Buffer): Promise<Uint8Array> {
     let handle = this.readHandles.get(loc.pack)
     if (handle == null) {
       handle = open(this.packPath(loc.pack), 'r')
       this.readHandles.set(loc.pack, handle)
       handle.catch(() => this.readHandles.delete(loc.pack))
     }
-    const buf = Buffer.allocUnsafe(loc.length)
+    const buf = into ?? Buffer.allocUnsafe(loc.length)
     const { bytesRead } = await (await handle).read(buf, 0, loc.length, loc.offset)
-    return bytesRead === loc.length ? buf : buf.subarray(0, bytesRead)
+    return bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
   }
 
   /** Raw bytes at a location, unverified; for verification and compaction. */

@@ -8,13 +8,18 @@ import { pipeline } from 'node:stream/promises'
  * (256 MiB: 0.36 s vs 0.19 s here). If fd 1 turns out non-blocking (EAGAIN), the rest goes through
  * process.stdout with its backpressure.
  */
-export async function toStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
+export async function toStdout(
+  source: AsyncIterable<Uint8Array>,
+  /** Called with each chunk once write(2) has taken all of it (its memory may then be reused). */
+  release?: (chunk: Uint8Array) => void,
+): Promise<void> {
   const it = source[Symbol.asyncIterator]()
   for (let r = await it.next(); !r.done; r = await it.next()) {
     const chunk = r.value
     let offset = 0
     try {
       while (offset < chunk.length) offset += writeSync(1, chunk, offset)
+      release?.(chunk)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
         await it.return?.()

@@ -1,5 +1,6 @@
 import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
+import type { SpanPool } from '../blockstore/span-pool.ts'
 import { InvalidInputError, IpfsKitError, PathNotFoundError } from '../errors.ts'
 import { readDag } from './links.ts'
 
@@ -15,7 +16,8 @@ export type BlockSource = ReadableStorage | LocalBlocks
 /** The local pack store: blocks located in its index and read straight from its pack files. */
 export interface LocalBlocks {
   readAsync(cid: CID, verify?: boolean): Promise<Uint8Array>
-  readMany(cids: readonly CID[], verify?: boolean): Promise<Uint8Array[]>
+  /** With `spans`, neighbouring blocks are read into pooled spans (see SpanPool). */
+  readMany(cids: readonly CID[], verify?: boolean, spans?: SpanPool): Promise<Uint8Array[]>
 }
 
 /** Fetches one whole block. */
@@ -41,11 +43,11 @@ export function blockGetter(store: BlockSource, opts: ReadOptions = {}): GetBloc
 }
 
 /** Like blockGetter, for runs of blocks (a file's leaves). */
-export function blocksGetter(store: BlockSource, opts: ReadOptions = {}): GetBlocks {
+export function blocksGetter(store: BlockSource, opts: ReadOptions = {}, spans?: SpanPool): GetBlocks {
   if (isLocal(store)) {
     return async (cids) => {
       opts.signal?.throwIfAborted()
-      return store.readMany(cids, opts.verify)
+      return store.readMany(cids, opts.verify, spans)
     }
   }
   const get = blockGetter(store, opts)

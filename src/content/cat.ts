@@ -1,4 +1,5 @@
 import type { CID } from 'multiformats/cid'
+import type { SpanPool } from '../blockstore/span-pool.ts'
 import { InvalidInputError } from '../errors.ts'
 import { type BlockSource, blocksGetter, type GetBlocks, type ReadOptions } from './blocks.ts'
 import { type ContentNode, decodeNode } from './node.ts'
@@ -9,6 +10,12 @@ export interface CatOptions extends ReadOptions {
   offset?: number
   /** Most bytes to read. */
   length?: number
+  /**
+   * Read local blocks into these reused spans. The caller then owns every chunk yielded: it calls
+   * `spans.release(chunk)` once done with it (a socket has written it), and until then the chunk's
+   * bytes stay as they are. A chunk never released only keeps its span from being reused.
+   */
+  spans?: SpanPool
 }
 
 /**
@@ -51,9 +58,16 @@ export async function* readFile(
   const lo = opts.offset ?? 0
   const hi = opts.length == null ? Number.POSITIVE_INFINITY : lo + opts.length
   if (hi <= lo) return
-  yield* emit(blocksGetter(store, opts), file, 0, lo, hi, 0)
+  yield* emit(blocksGetter(store, opts, opts.spans), file, 0, lo, hi, 0, opts.spans)
 }
 
+/**
+ * The bytes of `n` within [lo, hi). With `spans`, a child block read into a pooled span is either
+ * handed to the consumer (a leaf whose one chunk is a view of it) or released here once nothing
+ * refers to it (a leaf with nothing in range; an inner node after its subtree, whose links are
+ * views of its bytes); an inner node's own data is copied, as its span is released before the
+ * consumer is done with it.
+ */
 async function* emit(
   getMany: GetBlocks,
   n: ContentNode,
@@ -61,6 +75,7 @@ async function* emit(
   lo: number,
   hi: number,
   depth: number,
+  spans?: SpanPool,
 ): AsyncGenerator<Uint8Array> {
   if (n.kind === 'raw') {
     yield* slice(n.data, start, lo, hi)
@@ -73,7 +88,10 @@ async function* emit(
     throw new InvalidInputError(`file DAG under ${n.cid} is deeper than ${MAX_DEPTH} levels`)
   const { node, unixfs } = n
   const data = unixfs.data ?? new Uint8Array(0)
-  if (data.length > 0) yield* slice(data, start, lo, hi)
+  if (data.length > 0) {
+    for (const chunk of slice(data, start, lo, hi))
+      yield spans != null && node.Links.length > 0 ? chunk.slice() : chunk
+  }
   const sizes = unixfs.blockSizes
   if (node.Links.length !== sizes.length) {
     throw new InvalidInputError(
@@ -116,7 +134,21 @@ async function* emit(
           `file node ${n.cid} is malformed: child ${child.cid} holds ${actual} bytes, the parent says ${child.size}`,
         )
       }
-      yield* emit(getMany, decoded, child.start, lo, hi, depth + 1)
+      const leaf =
+        decoded.kind === 'raw'
+          ? decoded.data
+          : decoded.node.Links.length === 0 && decoded.unixfs.blockSizes.length === 0
+            ? (decoded.unixfs.data ?? new Uint8Array(0))
+            : undefined
+      if (leaf == null) {
+        yield* emit(getMany, decoded, child.start, lo, hi, depth + 1, spans)
+        spans?.release(bytes)
+        continue
+      }
+      const [chunk] = slice(leaf, child.start, lo, hi)
+      // the consumer releases a chunk cut from this block; anything else frees the block now
+      if (chunk == null || chunk.buffer !== bytes.buffer) spans?.release(bytes)
+      if (chunk != null) yield chunk
     }
   }
 }

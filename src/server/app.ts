@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { strictBodies } from '../http/formats.ts'
 import { docBody, documentErrors, documentedBodies, methodNotAllowed } from '../http/method-not-allowed.ts'
 import { backendRoutes } from './api/backends.ts'
@@ -23,7 +23,7 @@ import { installGuard, isLoopback } from './security.ts'
 export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.config.server.max_body_size,
     routerOptions: { maxParamLength: 1024 },
     // long gateway paths and filters reach validation (a 400 naming the field) rather than node's

@@ -80,12 +80,17 @@ export function registerIpfs(program: Command): void {
       .option('-l, --length <bytes>', 'write at most this many bytes', intFlag('--length'))
       .addHelpText('after', '\nExample:\n  ipfs-kit ipfs cat QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o'),
   ).action(async (path: string, flags: FetchFlags & { offset?: number; length?: number }, cmd: Command) => {
-    const [{ cat }, { toStdout }] = await Promise.all([
+    const [{ cat }, { toStdout }, { SpanPool }, { COALESCE_BYTES }] = await Promise.all([
       import('../../content/cat.ts'),
       import('../stdout.ts'),
+      import('../../blockstore/span-pool.ts'),
+      import('../../blockstore/pack-store.ts'),
     ])
     await withReader(cmd, flags, async (store) => {
-      await toStdout(cat(store, path, { offset: flags.offset, length: flags.length }))
+      // read spans reused once written (see SpanPool): fewer fresh buffers, fewer collections
+      const spans = new SpanPool(COALESCE_BYTES)
+      const { offset, length } = flags
+      await toStdout(cat(store, path, { offset, length, spans }), (chunk) => spans.release(chunk))
     })
   })
 

@@ -8,6 +8,11 @@ export interface RangedBody {
   head: boolean
   /** The bytes [offset, offset + length), streamed. */
   read(offset: number, length: number): AsyncIterable<Uint8Array>
+  /**
+   * Called with each chunk of a whole or single-range body once the socket has written it (the
+   * chunk's memory may then be reused: see SpanPool); never for a chunk a failed write may still hold.
+   */
+  release?(chunk: Uint8Array): void
 }
 
 /**
@@ -30,17 +35,17 @@ export function sendRanged(reply: FastifyReply, body: RangedBody): FastifyReply 
     })
   }
   reply.header('content-type', type)
-  const stream = (offset: number, length: number) =>
-    Readable.from(body.read(offset, length), { objectMode: false })
   if (ranges == null || ranges === -2 || ranges.type !== 'bytes') {
     reply.header('content-length', size)
-    return reply.code(200).send(body.head ? undefined : stream(0, size))
+    if (body.head) return reply.code(200).send()
+    return sendStream(reply, 200, body.read(0, size), body.release)
   }
   if (ranges.length === 1) {
     const { start, end } = ranges[0]!
     reply.header('content-range', `bytes ${start}-${end}/${size}`)
     reply.header('content-length', end - start + 1)
-    return reply.code(206).send(body.head ? undefined : stream(start, end - start + 1))
+    if (body.head) return reply.code(206).send()
+    return sendStream(reply, 206, body.read(start, end - start + 1), body.release)
   }
   const boundary = `ipfs-kit-${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`
   const parts = ranges.map(({ start, end }) => ({
@@ -73,6 +78,55 @@ export function sendRanged(reply: FastifyReply, body: RangedBody): FastifyReply 
     }
   })()
   return reply.code(206).send(out)
+}
+
+/**
+ * Streams `source` as the body. Without `release`, fastify pipes it. With it, the chunks are
+ * written here, each with its own write callback (a pipe gives none), so a chunk is released only
+ * after the socket has written it; a write that fails never releases its chunk.
+ */
+function sendStream(
+  reply: FastifyReply,
+  status: number,
+  source: AsyncIterable<Uint8Array>,
+  release: ((chunk: Uint8Array) => void) | undefined,
+): FastifyReply {
+  if (release == null) return reply.code(status).send(Readable.from(source, { objectMode: false }))
+  reply.hijack()
+  const res = reply.raw
+  for (const [name, value] of Object.entries(reply.getHeaders()))
+    if (value != null) res.setHeader(name, typeof value === 'number' ? String(value) : value)
+  res.writeHead(status)
+  void (async () => {
+    try {
+      for await (const chunk of source) {
+        if (res.destroyed) break // the client went away: stop reading
+        const more = res.write(chunk, (err) => {
+          if (err == null) release(chunk)
+        })
+        if (!more) await drained(res)
+      }
+      res.end()
+    } catch (err) {
+      // headers are gone: all that is left is to cut the connection, as a failed pipe does
+      if (!res.destroyed) reply.log.warn({ err }, 'body stream failed after the headers were sent')
+      res.destroy()
+    }
+  })()
+  return reply
+}
+
+/** Resolves when `res` can take more, or is closed. */
+function drained(res: FastifyReply['raw']): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
 }
 
 /** A RangedBody reader over bytes already in memory (a single block). */

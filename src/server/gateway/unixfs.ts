@@ -1,6 +1,8 @@
 import type { FastifyReply } from 'fastify'
 import type { UnixFSEntry } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
+import { COALESCE_BYTES } from '../../blockstore/pack-store.ts'
+import { SpanPool } from '../../blockstore/span-pool.ts'
 import { cat, ls } from '../../content/export.ts'
 import { IpfsKitError } from '../../errors.ts'
 import type { ServerContext } from '../context.ts'
@@ -58,11 +60,14 @@ export async function sendFile(
     return sendRanged(reply, { size: bytes.length, type, head: req.head, read: bytesReader(bytes) })
   }
   const type = typeFromName(req.name) ?? (await sniff(ctx, path, size, req.signal))
+  // this response's read spans, reused once the socket has written them (see SpanPool)
+  const spans = new SpanPool(COALESCE_BYTES)
   return sendRanged(reply, {
     size,
     type,
     head: req.head,
-    read: (offset, length) => cat(ctx.store, path, { offset, length, signal: req.signal }),
+    read: (offset, length) => cat(ctx.store, path, { offset, length, signal: req.signal, spans }),
+    release: (chunk) => spans.release(chunk),
   })
 }
 
