@@ -4,8 +4,10 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { type DaemonProcess, spawnDaemon, writeDaemonConfig } from '../scripts/harness.ts'
-import { checkBearer } from '../src/daemon/http/auth.ts'
-import { suiteTempDir } from './helpers/cli.ts'
+import { checkBearer } from '../src/http/auth.ts'
+import { run, suiteTempDir } from './helpers/cli.ts'
+import { writeConfig } from './helpers/daemon.ts'
+import { startServer } from './helpers/server.ts'
 
 /** GET with a chosen Host header (fetch does not let a caller set it). */
 function withHost(base: string, path: string, host: string): Promise<{ status: number; body: string }> {
@@ -102,6 +104,30 @@ describe('security: the data directory and the daemon', () => {
     const foreign = await withHost(d.url, '/health', 'evil.example:80')
     bodies.push(foreign.body)
     assert.equal(foreign.status, 403, 'a foreign Host is refused (DNS rebinding)')
+    // a hostile page's cross-site request carries its Origin: refused before anything happens
+    const pinsBefore = await (await d.call('/pins')).text()
+    const cross = await keep(
+      d.call('/pins', {
+        method: 'POST',
+        json: { cid: 'bafkqaaa' },
+        headers: { origin: 'http://evil.example' },
+      }),
+    )
+    assert.equal(cross.status, 403, 'a foreign Origin is refused, even with the token')
+    assert.equal(
+      (
+        (await (await d.call('/health', { headers: { origin: 'null' } })).json()) as {
+          error: { code: string }
+        }
+      ).error.code,
+      'ERR_FORBIDDEN',
+    )
+    assert.equal(await (await d.call('/pins')).text(), pinsBefore, 'nothing was pinned')
+    assert.equal(
+      (await keep(d.call('/health', { headers: { origin: d.url } }))).status,
+      200,
+      'its own origin passes',
+    )
     for (const path of [
       '/config',
       '/status',
@@ -152,6 +178,61 @@ describe('security: the data directory and the daemon', () => {
       }
     } finally {
       assert.equal(await d.stop(), 0)
+    }
+  })
+})
+
+describe('security: the server bound to a public address', () => {
+  const tmp = suiteTempDir()
+
+  it('every route needs the token, the gateway too unless server.public_gateway opens it; status and stop still work', async () => {
+    for (const publicGateway of [false, true]) {
+      const home = join(tmp.dir, `server-${publicGateway}`)
+      writeConfig(home, { server: { public_gateway: publicGateway } })
+      const cid = (
+        await run(['ipfs', 'add', '-Q', '--cid-version', '1'], { home, input: 'public bytes\n' })
+      ).stdout
+        .toString()
+        .trim()
+      const server = await startServer(home, ['--host', '0.0.0.0'])
+      try {
+        assert.match(server.url, /^http:\/\/0\.0\.0\.0:\d+$/)
+        for (const path of ['/', '/api/health', '/api/pins', '/api/openapi.json', '/api/vfs/ls?path=/']) {
+          const res = await server.call(path)
+          assert.equal(res.status, 401, `${path} without the token`)
+          await res.body?.cancel()
+        }
+        // (no daemon runs here: /api/pins would be a 503 with the token)
+        for (const path of ['/', '/api/health', '/api/openapi.json', '/api/vfs/ls?path=/']) {
+          const res = await server.call(path, { auth: true })
+          assert.equal(res.status, 200, `${path} with the token`)
+          await res.body?.cancel()
+        }
+        const mcp = await server.call('/mcp', {
+          method: 'POST',
+          json: { jsonrpc: '2.0', id: 1, method: 'ping' },
+        })
+        assert.equal(mcp.status, 401, '/mcp without the token')
+        const gateway = await server.call(`/ipfs/${cid}`)
+        if (publicGateway) {
+          assert.equal(gateway.status, 200, 'public_gateway: the gateway serves without the token')
+          assert.equal(await gateway.text(), 'public bytes\n')
+        } else {
+          assert.equal(gateway.status, 401, 'the gateway needs the token by default')
+          await gateway.body?.cancel()
+          const withToken = await server.call(`/ipfs/${cid}`, { auth: true })
+          assert.equal(await withToken.text(), 'public bytes\n')
+        }
+        // the CLI proves the server through its API with the token it can read
+        const status = await run(['server', 'status'], { home })
+        assert.equal(status.code, 0, status.stderr.toString())
+        assert.match(status.stdout.toString(), /server: running/)
+        const stop = await run(['server', 'stop'], { home })
+        assert.equal(stop.code, 0, stop.stderr.toString())
+        assert.equal(await server.stop(), 0)
+      } finally {
+        await server.stop()
+      }
     }
   })
 })

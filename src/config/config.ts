@@ -50,6 +50,11 @@ const server = z
     /** The daemon's URL; by default read from `<data>/api`. */
     daemon_url: z.string().url().optional(),
     enable_dashboard: z.boolean().default(true),
+    /**
+     * Bound to a non-loopback host, every route needs the API token; true opens the gateway
+     * (`/ipfs/...`) to anyone who can reach it, as a public gateway. No effect on loopback.
+     */
+    public_gateway: z.boolean().default(false),
     /** Request bodies (API calls, MCP messages) larger than this are refused with 413. */
     max_body_size: size.default(16 * 1024 * 1024),
     /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
@@ -85,6 +90,7 @@ export const ConfigSchema = z
       host: '127.0.0.1',
       port: 8888,
       enable_dashboard: true,
+      public_gateway: false,
       max_body_size: 16_777_216,
       max_upload_size: 1_073_741_824,
       max_connections: 1024,

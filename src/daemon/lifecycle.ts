@@ -192,6 +192,16 @@ export type DaemonPresence =
   | { state: 'running'; daemon: ProvenDaemon }
   | { state: 'unproven'; reason: string }
 
+/** `Authorization: Bearer <token>` from `<data>/api-token`, or nothing when there is no token yet. */
+export function bearerHeaders(dataDir: string): Record<string, string> {
+  try {
+    const token = readFileSync(daemonFiles(dataDir).token, 'utf8').trim()
+    return token === '' ? {} : { authorization: `Bearer ${token}` }
+  } catch {
+    return {}
+  }
+}
+
 /**
  * Finds this directory's daemon without trusting any file alone: a pid file or api file left by
  * a killed daemon (whose pid may now belong to anyone) proves nothing, so nobody is ever signalled
@@ -206,7 +216,11 @@ export async function findDaemon(dataDir: string, role: Role = 'daemon'): Promis
     return { state: 'unproven', reason: 'it holds the lock but has not written its pid and URL yet' }
   let answer: { pid?: unknown; instance?: unknown }
   try {
-    const res = await fetch(`${url}${roleFiles(dataDir, role).health}`, { signal: AbortSignal.timeout(5000) })
+    const res = await fetch(`${url}${roleFiles(dataDir, role).health}`, {
+      // bound to a public address, every route needs the token (this user can read it)
+      headers: bearerHeaders(dataDir),
+      signal: AbortSignal.timeout(5000),
+    })
     answer = (await res.json()) as typeof answer
   } catch (err) {
     return { state: 'unproven', reason: `its API at ${url} does not answer (${(err as Error).message})` }

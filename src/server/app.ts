@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import { isLoopback } from '../http/auth.ts'
 import { strictBodies } from '../http/formats.ts'
 import { docBody, documentErrors, documentedBodies, methodNotAllowed } from '../http/method-not-allowed.ts'
 import { backendRoutes } from './api/backends.ts'
@@ -14,7 +15,7 @@ import { dashboardPage } from './dashboard.ts'
 import { ErrorBody, errorHandler } from './errors.ts'
 import { gatewayRoutes } from './gateway/index.ts'
 import { mcpRoutes } from './mcp/http.ts'
-import { installGuard, isLoopback } from './security.ts'
+import { installGuard } from './security.ts'
 
 /**
  * The server on :8888: security hooks first, then one plugin per area. Route schemas feed the
@@ -43,7 +44,11 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
       documentedBodies('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
   })
   app.setErrorHandler(errorHandler)
-  installGuard(app, { token: ctx.token, loopback: isLoopback(ctx.config.server.host) })
+  installGuard(app, {
+    token: ctx.token,
+    loopback: isLoopback(ctx.config.server.host),
+    publicGateway: ctx.config.server.public_gateway,
+  })
   // a method the path does not take: 405 with Allow (after the Host, Origin and token checks)
   methodNotAllowed(app)
   // every route's error answers in the OpenAPI document

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
+import { isLoopback } from '../http/auth.ts'
 import type { ServerContext } from './context.ts'
-import { isLoopback } from './security.ts'
 
 /** Where `vite build` puts the dashboard (dist/dashboard, beside the compiled server). */
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../dist/dashboard/', import.meta.url))

@@ -12,12 +12,12 @@ import {
   writeApiFile,
 } from '../daemon/lifecycle.ts'
 import { IpfsKitError } from '../errors.ts'
+import { loadOrCreateToken } from '../http/auth.ts'
 import { Repo } from '../repo.ts'
 import { version } from '../version.ts'
 import { Vfs } from '../vfs/index.ts'
 import { buildServerApp } from './app.ts'
 import { DaemonLink, type ServerContext } from './context.ts'
-import { readToken } from './security.ts'
 
 /** The files a running server keeps in its data directory (beside the daemon's). */
 export function serverFiles(dataDir: string) {
@@ -66,7 +66,7 @@ export async function runServer(config: Config): Promise<RunningServer> {
   })
   logStream.on('error', () => {})
   const log = pino({ level: config.log_level, base: { pid: process.pid } }, logStream)
-  const token = readToken(dir)
+  const token = loadOrCreateToken(dir)
   const ctx: ServerContext = {
     config,
     repo,

@@ -58,9 +58,10 @@ export function registerServer(program: Command): void {
     .command('status')
     .description('whether the server runs, its URL, and the daemon it sees; exits 1 if it is not running')
     .action(async (_flags: unknown, cmd: Command) => {
-      const [{ resolveDataDir }, { runningServer }] = await Promise.all([
+      const [{ resolveDataDir }, { runningServer }, { bearerHeaders }] = await Promise.all([
         import('../../config/config.ts'),
         import('../../server/run.ts'),
+        import('../../daemon/lifecycle.ts'),
       ])
       const dir = resolveDataDir(globals(cmd).dataDir)
       const running = await runningServer(dir)
@@ -71,7 +72,10 @@ export function registerServer(program: Command): void {
         return
       }
       const { url, pid } = running
-      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(5000) })
+      const res = await fetch(`${url}/api/health`, {
+        headers: bearerHeaders(dir),
+        signal: AbortSignal.timeout(5000),
+      })
       const health = (await res.json()) as {
         status: string
         version: string

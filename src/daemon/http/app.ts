@@ -1,10 +1,10 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { IpfsKitError } from '../../errors.ts'
+import { allowedHost, checkBearer, checkOrigin } from '../../http/auth.ts'
 import { strictBodies } from '../../http/formats.ts'
 import { docBody, documentErrors, documentedBodies, methodNotAllowed } from '../../http/method-not-allowed.ts'
 import type { Daemon } from '../daemon.ts'
-import { allowedHost, checkBearer } from './auth.ts'
 import { ErrorBody, errorHandler } from './errors.ts'
 import { backendRoutes } from './routes/backends.ts'
 import { pinRoutes } from './routes/pins.ts'
@@ -60,6 +60,9 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
         `host "${req.headers.host}" is not allowed: use 127.0.0.1:${port}`,
       )
     }
+    // no page of the daemon's calls it: a browser's cross-site request (DNS rebinding, a hostile
+    // page posting to 127.0.0.1) carries a foreign Origin and is refused before anything happens
+    checkOrigin(req.headers.origin, req.headers.host)
     const mutating = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS'
     if (mutating || opts.public) checkBearer(req.headers.authorization, opts.token)
   })

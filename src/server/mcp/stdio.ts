@@ -1,11 +1,11 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { RouteReader } from '../../client/route-reader.ts'
 import type { Config } from '../../config/config.ts'
+import { loadOrCreateToken } from '../../http/auth.ts'
 import { Repo } from '../../repo.ts'
 import { version } from '../../version.ts'
 import { Vfs } from '../../vfs/index.ts'
 import { DaemonLink } from '../context.ts'
-import { readToken } from '../security.ts'
 import { createMcpServer } from './server.ts'
 
 /** Serves MCP on stdin/stdout until the client closes stdin; the same tools as /mcp. */
@@ -20,7 +20,7 @@ export async function runStdioMcp(config: Config, daemonUrl?: string): Promise<v
     daemon: new DaemonLink({
       dataDir: config.data_dir,
       url: daemonUrl ?? config.server.daemon_url,
-      token: readToken(config.data_dir),
+      token: loadOrCreateToken(config.data_dir),
     }),
     routes: new RouteReader({ dataDir: config.data_dir }),
     version,

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { parseCid } from '../../../content/cid.ts'
 import { InvalidInputError, IpfsKitError } from '../../../errors.ts'
+import { checkBearer } from '../../../http/auth.ts'
 import {
   CID_LIST,
   CID_OR_TIME,
@@ -12,7 +13,6 @@ import {
 import type { ListedStatus, NameMatch, PinQuery, PinRecord } from '../../../state/pins.ts'
 import type { ReplicaRecord } from '../../../state/replicas.ts'
 import type { Daemon } from '../../daemon.ts'
-import { checkBearer } from '../auth.ts'
 import { errorAnswer, logInternal } from '../errors.ts'
 import { cursor, LISTED, psaStatus, refuseRepeats, removePin } from './pins.ts'
 
