@@ -60,7 +60,8 @@ export interface TortureReport {
   /** Restarts after which the published pin index never matched state.db (polled for 15 s). */
   indexMismatches: number
   /** Temporary files present after a restart (summed over restarts), and the most at one time. */
-  tempFiles: { total: number; max: number }
+  /** Temp files seen after restarts (a copy may be in flight then), and after the final pass. */
+  tempFiles: { total: number; max: number; atEnd: number }
   /** CAR files on the filesystem backends with no replica row in state.db, at the end. */
   orphanCars: number
   /** Verify passes (`POST /replication/sync {wait, verify}`) and the replicas they found failed. */
@@ -140,7 +141,7 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
     corruptBlocks: 0,
     integrityFailures: 0,
     indexMismatches: 0,
-    tempFiles: { total: 0, max: 0 },
+    tempFiles: { total: 0, max: 0, atEnd: 0 },
     orphanCars: 0,
     verifyPasses: 0,
     replicaFailures: 0,
@@ -332,8 +333,9 @@ export async function torture(opts: TortureOptions): Promise<TortureReport> {
     }
     // the end: the restarted daemon republishes; every acknowledged add still reads back whole
     await checkIndex(daemon, r, problem)
-    countTempFiles([home, ...backends], r, log)
     await verifyPass(daemon, r, problem)
+    // after a whole pass nothing is in flight: any temp file left now is one nobody will remove
+    r.tempFiles.atEnd = countTempFiles([home, ...backends], r, log)
     await checkContents(home, ledger, [...ledger.contents.keys()], r, problem)
     await checkVfs(home, ledger, r, problem)
     r.orphanCars = countOrphanCars(home, backends)
@@ -535,11 +537,12 @@ async function checkIndex(
   problem(`the pin index never matched state.db within 15 s: ${last}`)
 }
 
-function countTempFiles(dirs: string[], r: TortureReport, log: (l: string) => void): void {
+function countTempFiles(dirs: string[], r: TortureReport, log: (l: string) => void): number {
   const found = dirs.flatMap((d) => tempFilesUnder(d))
   r.tempFiles.total += found.length
   r.tempFiles.max = Math.max(r.tempFiles.max, found.length)
   if (found.length > 0) log(`temp files after restart: ${found.join(', ')}`)
+  return found.length
 }
 
 async function verifyPass(
@@ -608,6 +611,7 @@ export function formatReport(r: TortureReport): string {
       ['restarts after which pins.parquet never matched state.db', r.indexMismatches],
       ['verify passes / replicas failed in them', `${r.verifyPasses} / ${r.replicaFailures}`],
       ['temp files found after restarts (total / most at once)', `${r.tempFiles.total} / ${r.tempFiles.max}`],
+      ['temp files left after the final pass', r.tempFiles.atEnd],
       ['CARs on filesystem backends with no replica row (end)', r.orphanCars],
       ['daemon starts that failed', r.startFailures],
       ['final SIGTERM stop exited 0', r.cleanStop ? 'yes' : 'no'],
@@ -616,7 +620,7 @@ export function formatReport(r: TortureReport): string {
   )
 }
 
-/** The checks that must hold (temp files and orphan CARs are reported, not failed: the sweep is separate work). */
+/** The checks that must hold, temp files and orphan CARs left after the final pass included. */
 export function tortureFailures(r: TortureReport): string[] {
   const out: string[] = []
   const lost = r.lost.pins + r.lost.unpins + r.lost.adds + r.lost.vfs
@@ -626,6 +630,8 @@ export function tortureFailures(r: TortureReport): string[] {
   if (r.integrityFailures > 0) out.push(`${r.integrityFailures} integrity_check failure(s)`)
   if (r.indexMismatches > 0) out.push(`${r.indexMismatches} index mismatch(es)`)
   if (r.replicaFailures > 0) out.push(`${r.replicaFailures} replica(s) failed verification`)
+  if (r.tempFiles.atEnd > 0) out.push(`${r.tempFiles.atEnd} temp file(s) left after the final pass`)
+  if (r.orphanCars > 0) out.push(`${r.orphanCars} CAR(s) on a backend that no replica row names`)
   if (!r.cleanStop) out.push('the final stop was not clean')
   return out
 }
