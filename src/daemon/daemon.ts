@@ -17,6 +17,7 @@ import { FetchTimeoutError, IpfsKitError } from '../errors.ts'
 import { PinIndexPublisher } from '../pin-index/publish.ts'
 import { PIN_INDEX_FILE } from '../pin-index/schema.ts'
 import { LOCAL_BACKEND, Repo } from '../repo.ts'
+import { GroupCommit } from '../state/group-commit.ts'
 import { version } from '../version.ts'
 import { EventBus } from './events.ts'
 import { LogFiles } from './logs.ts'
@@ -44,6 +45,8 @@ export class Daemon {
   readonly supervisor: Supervisor
   readonly reconciler: Reconciler
   readonly index: PinIndexPublisher
+  /** Pin writes from the API, committed together when they arrive together (see GroupCommit). */
+  readonly pinWrites: GroupCommit
   readonly startedAt = Date.now()
   private watch: NodeJS.Timeout | undefined
   readonly version = version
@@ -62,6 +65,7 @@ export class Daemon {
 
   private constructor(repo: Repo, config: Config, opts: DaemonStartOptions) {
     this.repo = repo
+    this.pinWrites = new GroupCommit(repo.db)
     this.config = config
     this.startConfig = config
     this.configOrigins = opts.origins ?? {}

@@ -182,23 +182,27 @@ export function pinRoutes(daemon: Daemon): FastifyPluginAsync {
         if (p?.min_replicas != null && p.max_replicas != null && p.max_replicas < p.min_replicas) {
           throw new InvalidInputError('policy.max_replicas must be >= policy.min_replicas')
         }
-        const existing = daemon.repo.pins.get(cid)
-        daemon.repo.pins.add(cid, {
-          name: req.body.name,
-          origins: req.body.origins,
-          meta: req.body.meta,
-          status: existing?.status === 'pinned' ? 'pinned' : 'queued',
-          policy: {
-            minReplicas: p?.min_replicas,
-            maxReplicas: p?.max_replicas,
-            preferred: p?.preferred,
-            excluded: p?.excluded,
-          },
+        const pins = daemon.repo.pins
+        const pin = await daemon.pinWrites.run(() => {
+          const existing = pins.get(cid)
+          pins.add(cid, {
+            name: req.body.name,
+            origins: req.body.origins,
+            meta: req.body.meta,
+            status: existing?.status === 'pinned' ? 'pinned' : 'queued',
+            policy: {
+              minReplicas: p?.min_replicas,
+              maxReplicas: p?.max_replicas,
+              preferred: p?.preferred,
+              excluded: p?.excluded,
+            },
+          })
+          return pins.get(cid)!
         })
         daemon.events.emit({ type: 'pin', cid: cid.toString(), action: 'added' })
         daemon.index.schedule()
         daemon.reconciler.enqueue(cid.toString())
-        return reply.code(202).send(toPinStatus(daemon, daemon.repo.pins.get(cid)!))
+        return reply.code(202).send(toPinStatus(daemon, pin))
       },
     )
 

@@ -140,19 +140,23 @@ async function checkOrigins(origins: string[] | undefined): Promise<void> {
 }
 
 /** Records a pin request and queues its replication (the content is fetched from `origins` when needed). */
-function addPin(daemon: Daemon, body: PsaPin): PinRecord {
+async function addPin(daemon: Daemon, body: PsaPin): Promise<PinRecord> {
   const cid = parseCid(body.cid)
-  const existing = daemon.repo.pins.get(cid)
-  daemon.repo.pins.add(cid, {
-    name: body.name,
-    origins: body.origins,
-    meta: body.meta,
-    status: existing?.status === 'pinned' ? 'pinned' : 'queued',
+  const pins = daemon.repo.pins
+  const pin = await daemon.pinWrites.run(() => {
+    const existing = pins.get(cid)
+    pins.add(cid, {
+      name: body.name,
+      origins: body.origins,
+      meta: body.meta,
+      status: existing?.status === 'pinned' ? 'pinned' : 'queued',
+    })
+    return pins.get(cid)!
   })
   daemon.events.emit({ type: 'pin', cid: cid.toString(), action: 'added' })
   daemon.index.schedule()
   daemon.reconciler.enqueue(cid.toString())
-  return daemon.repo.pins.get(cid)!
+  return pin
 }
 
 export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
@@ -270,7 +274,7 @@ export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
       },
       async (req, reply) => {
         await checkOrigins(req.body.origins)
-        return reply.code(202).send(toPsa(daemon, addPin(daemon, req.body)))
+        return reply.code(202).send(toPsa(daemon, await addPin(daemon, req.body)))
       },
     )
 
@@ -304,7 +308,7 @@ export function psaRoutes(daemon: Daemon, token: string): FastifyPluginAsync {
       async (req, reply) => {
         const old = requestOf(daemon, req.params.requestid)
         await checkOrigins(req.body.origins)
-        const next = addPin(daemon, req.body)
+        const next = await addPin(daemon, req.body)
         if (next.cid !== old.cid) await removePin(daemon, old)
         return reply.code(202).send(toPsa(daemon, next))
       },
