@@ -63,6 +63,27 @@ describe('daemon lifecycle', () => {
     writeConfig(home, { backends: [{ name: 'nas', type: 'filesystem', path: 'relative/dir' }] })
     const r2 = await run(['daemon', 'start', '--foreground'], { home })
     assert.match(r2.stderr, /invalid config key "backends\[0\]\.path": must be an absolute path/)
+    writeConfig(home, { max_body_size: '1GiB' })
+    const r3 = await run(['daemon', 'start', '--foreground'], { home })
+    assert.equal(r3.code, 2)
+    assert.match(r3.stderr, /invalid config key "max_body_size"/)
+  })
+
+  it('refuses request bodies over max_body_size with 413, before reading them whole', async () => {
+    const home = join(tmp.dir, 'bodylimit')
+    writeConfig(home, { max_body_size: '64KiB' })
+    const d = await startDaemon(home)
+    try {
+      const over = await d.call('/pins', { method: 'POST', json: { cid: 'x'.repeat(100 * 1024) } })
+      assert.equal(over.status, 413)
+      assert.equal((await json(over)).error.code, 'ERR_PAYLOAD_TOO_LARGE')
+      // under the limit, the same body is read and refused for what it says
+      const under = await d.call('/pins', { method: 'POST', json: { cid: 'x'.repeat(60 * 1024) } })
+      assert.equal(under.status, 400)
+      assert.equal((await json(under)).error.code, 'ERR_INVALID_INPUT')
+    } finally {
+      await d.stop()
+    }
   })
 })
 

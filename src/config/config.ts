@@ -82,6 +82,15 @@ export const ConfigSchema = z
     max_sse_clients: z.number().int().min(1).max(10_000).default(64),
     /** Open API connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
     max_connections: z.number().int().min(8).max(100_000).default(1024),
+    /** Request bodies to the daemon's API larger than this are refused with 413 (a pin request is < 64 KiB). */
+    max_body_size: size
+      .pipe(
+        z
+          .number()
+          .min(1024)
+          .max(64 * 1024 * 1024),
+      )
+      .default(1024 * 1024),
     /** Storage backends besides the always-present `local` one. */
     backends: z.array(backendEntry).default([]),
     /** The policy of a pin that does not set its own. */
@@ -174,6 +183,7 @@ const ENV_KEYS = [
   'hash_on_read',
   'max_sse_clients',
   'max_connections',
+  'max_body_size',
 ] as const
 
 /** The data directory: flag > $IPFS_KIT_HOME > ~/.ipfs-kit. */
@@ -253,6 +263,7 @@ export const RESTART_KEYS = [
   'max_log_size',
   'log_files_kept',
   'max_connections',
+  'max_body_size',
 ] as const
 
 /**

@@ -2,7 +2,7 @@ import type { ConfigLayers } from '../config/config.ts'
 import { resolveConfig } from '../config/config.ts'
 import { IpfsKitError } from '../errors.ts'
 import { tuneHeapForService } from '../heap.ts'
-import { loadOrCreateToken } from '../http/auth.ts'
+import { isLoopback, loadOrCreateToken } from '../http/auth.ts'
 import { Daemon } from './daemon.ts'
 import { buildApp } from './http/app.ts'
 import { acquireLock, removeApiFile, writeApiFile } from './lifecycle.ts'
@@ -27,8 +27,7 @@ export async function runDaemon(
     daemon = await Daemon.start(config, { instance: lock.instance, layers, origins })
     for (const f of fixes)
       daemon.log.warn(f, `${f.path} was mode ${f.was}, readable by others: set to ${f.now}`)
-    const loopback = ['127.0.0.1', 'localhost', '::1'].includes(config.host)
-    const app = await buildApp(daemon, { token, port: config.port, public: !loopback })
+    const app = await buildApp(daemon, { token, port: config.port, public: !isLoopback(config.host) })
     // connections past the cap are closed on arrival (node:http), so a flood of idle sockets cannot
     // take the descriptors the blockstore and SQLite need
     app.server.maxConnections = config.max_connections

@@ -20,14 +20,12 @@ export interface AppOptions {
   public?: boolean
 }
 
-/** Request bodies larger than this are refused with 413. */
-export const BODY_LIMIT = 1024 * 1024
-
 /** The daemon's REST API: one plugin per area, schemas on every route, OpenAPI at /openapi.json. */
 export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
-    bodyLimit: BODY_LIMIT,
+    // larger bodies are refused with 413 (config max_body_size, 1 MiB by default)
+    bodyLimit: daemon.config.max_body_size,
     // a CIDv1 with a long hash (sha2-512, base32) is over fastify's default of 100: the schemas bound each one
     routerOptions: { maxParamLength: 1024 },
     // long filters (a list of ten CIDv1s, percent-encoded unicode in a name) reach validation and
