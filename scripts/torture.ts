@@ -77,7 +77,7 @@ export interface TortureReport {
 }
 
 /** A small seeded PRNG (mulberry32): a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { CarWriter } from '@ipld/car'
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
@@ -15,6 +14,7 @@ import { cat, get, ls, stat } from '../src/content/export.ts'
 import { IpfsKitError } from '../src/errors.ts'
 import { Repo } from '../src/repo.ts'
 import { suiteTempDir } from './helpers/cli.ts'
+import { carOf } from './helpers/fixtures.ts'
 
 async function block(codec: { code: number }, bytes: Uint8Array): Promise<{ cid: CID; bytes: Uint8Array }> {
   const version = codec.code === dagPb.code ? 0 : 1
@@ -36,18 +36,6 @@ function dirNode(entries: { name: string; cid: CID }[]): Uint8Array {
       Links: entries.map((e) => ({ Hash: e.cid, Name: e.name, Tsize: 0 })),
     }),
   )
-}
-
-async function carOf(roots: CID[], blocks: { cid: CID; bytes: Uint8Array }[]): Promise<Uint8Array> {
-  const { writer, out } = CarWriter.create(roots)
-  const parts: Uint8Array[] = []
-  const collect = (async () => {
-    for await (const p of out) parts.push(p)
-  })()
-  for (const b of blocks) await writer.put(b)
-  await writer.close()
-  await collect
-  return Buffer.concat(parts)
 }
 
 async function* chunks(bytes: Uint8Array): AsyncGenerator<Uint8Array> {

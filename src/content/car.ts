@@ -71,8 +71,17 @@ export async function importCar(
             `block ${block.cid} in the CAR does not match its CID: the file is corrupt`,
           )
         }
+        let blockLinks: CID[]
+        try {
+          blockLinks = links(block.cid, block.bytes)
+        } catch (err) {
+          // a block its codec cannot decode is the CAR's fault: refused before anything is stored
+          throw new InvalidCarError(`the CAR holds a block that cannot be read: ${(err as Error).message}`, {
+            cause: err,
+          })
+        }
         await writer.put(block.cid, block.bytes)
-        linksOf.set(blockKey(block.cid), links(block.cid, block.bytes))
+        linksOf.set(blockKey(block.cid), blockLinks)
         blocks++
         bytes += block.bytes.length
       }

@@ -200,8 +200,16 @@ async function markDag(
     )
     for (const [i, bytes] of blocks.entries()) {
       if (bytes == null) continue
+      let children: CID[]
+      try {
+        children = links(batch[i]!, bytes)
+      } catch (err) {
+        // a block that cannot be decoded is kept (it is marked) and reported; gc goes on
+        onDamaged(`${batch[i]} (under ${root}): ${(err as Error).message}`)
+        continue
+      }
       // a node of a large file links thousands of leaves: one row each, paced
-      for (const child of links(batch[i]!, bytes)) {
+      for (const child of children) {
         await pace()
         if (!index.markLive(child.multihash.bytes)) continue
         progress.marked++

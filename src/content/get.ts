@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { lstat, mkdir, open, rename, rm, symlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { blockKey } from '../blockstore/hashing.ts'
 import { InvalidInputError, PathError } from '../errors.ts'
 import { type BlockSource, blockGetter, type ReadOptions } from './blocks.ts'
 import { readFile } from './cat.ts'
@@ -24,7 +25,7 @@ export async function get(
   await mkdir(dirname(output), { recursive: true })
   const tmp = join(dirname(output), `.${basename(output)}.ipfs-kit-partial-${randomBytes(4).toString('hex')}`)
   try {
-    const n = await writeNode(store, entry, tmp, opts)
+    const n = await writeNode(store, entry, tmp, opts, [])
     await assertFree(output)
     await rename(tmp, output)
     return n
@@ -34,21 +35,35 @@ export async function get(
   }
 }
 
+/**
+ * Writes `n` at `out`. `above` holds the directories it is inside: hash links cannot make a cycle,
+ * but a block stored under a CID it does not hash to can, and a tree is never written through one.
+ */
 async function writeNode(
   store: BlockSource,
   n: ContentNode,
   out: string,
   opts: ReadOptions,
+  above: string[],
 ): Promise<number> {
   switch (n.kind) {
     case 'directory':
     case 'hamt': {
+      const key = blockKey(n.cid)
+      if (above.includes(key))
+        throw new InvalidInputError(`directory ${n.cid} contains itself: refusing to write it`)
       await mkdir(out)
       const get = blockGetter(store, opts)
+      const names = new Set<string>()
       let count = 0
       for await (const link of dirLinks(store, n, opts)) {
         assertSafeName(link.name)
-        count += await writeNode(store, await readNode(get, link.cid), join(out, link.name), opts)
+        // two entries of one name cannot both be written; Kubo's get fails on them too
+        if (names.has(link.name))
+          throw new InvalidInputError(`directory ${n.cid} has two entries named ${JSON.stringify(link.name)}`)
+        names.add(link.name)
+        const child = await readNode(get, link.cid)
+        count += await writeNode(store, child, join(out, link.name), opts, [...above, key])
       }
       return count
     }

@@ -9,8 +9,29 @@ import { InvalidInputError } from '../errors.ts'
 const CBOR = 0x51
 const JSON_CODEC = 0x0200
 
-/** The CIDs a block links to; what a DAG walk (CAR export, gc, stat) follows. */
+/**
+ * The CIDs a block links to; what a DAG walk (CAR export, gc, stat) follows. A block its codec cannot
+ * decode (malformed bytes, nesting too deep for the decoder) is an InvalidInputError naming it,
+ * never the decoder's own error.
+ */
 export function links(cid: CID, bytes: Uint8Array): CID[] {
+  try {
+    return decodeLinks(cid, bytes)
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw err
+    const why = err instanceof RangeError ? 'nested too deeply to decode' : (err as Error).message
+    throw new InvalidInputError(`block ${cid} is not valid ${codecName(cid.code)}: ${why}`, { cause: err })
+  }
+}
+
+function codecName(code: number): string {
+  if (code === dagPb.code) return 'dag-pb'
+  if (code === dagCbor.code) return 'dag-cbor'
+  if (code === dagJson.code) return 'dag-json'
+  return `codec 0x${code.toString(16)}`
+}
+
+function decodeLinks(cid: CID, bytes: Uint8Array): CID[] {
   switch (cid.code) {
     case dagPb.code:
       return dagPb.decode(bytes).Links.map((l) => l.Hash)
@@ -28,12 +49,19 @@ export function links(cid: CID, bytes: Uint8Array): CID[] {
   }
 }
 
-function cidsIn(value: unknown, out: CID[] = []): CID[] {
-  const asCid = CID.asCID(value)
-  if (asCid != null) out.push(asCid)
-  else if (Array.isArray(value)) for (const v of value) cidsIn(v, out)
-  else if (value != null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    for (const v of Object.values(value)) cidsIn(v, out)
+/** The CIDs anywhere in a decoded value, found with an explicit stack (any depth, no recursion). */
+function cidsIn(value: unknown): CID[] {
+  const out: CID[] = []
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    const asCid = CID.asCID(v)
+    if (asCid != null) out.push(asCid)
+    else if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push(v[i])
+    else if (v != null && typeof v === 'object' && !(v instanceof Uint8Array)) {
+      const values = Object.values(v)
+      for (let i = values.length - 1; i >= 0; i--) stack.push(values[i])
+    }
   }
   return out
 }

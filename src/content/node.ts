@@ -39,6 +39,7 @@ export function decodeNode(cid: CID, bytes: Uint8Array): ContentNode {
     case 'directory':
       return { kind: 'directory', cid, node, unixfs }
     case 'hamt-sharded-directory':
+      checkShard(cid, unixfs)
       return { kind: 'hamt', cid, node, unixfs }
     default:
       return { kind: 'object', cid, bytes }
@@ -50,4 +51,19 @@ export function fileSize(n: ContentNode): bigint {
   if (n.kind === 'raw') return BigInt(n.data.length)
   if (n.kind === 'file' || n.kind === 'symlink') return n.unixfs.fileSize()
   return 0n
+}
+
+/**
+ * A HAMT shard's parameters are checked before anything walks it, as Kubo (boxo) does: a fanout
+ * that is not a power of two from 8 to 1024 made ipfs-unixfs-exporter loop forever (0, 1), throw a
+ * TypeError (3) or allocate without bound (2^40).
+ */
+function checkShard(cid: CID, unixfs: UnixFS): void {
+  const fanout = unixfs.fanout
+  if (fanout == null || fanout < 8n || fanout > 1024n || (fanout & (fanout - 1n)) !== 0n) {
+    throw new InvalidInputError(
+      `HAMT directory ${cid} has fanout ${fanout ?? 'none'}: it must be a power of two from 8 to 1024`,
+    )
+  }
+  // (its hashType is not checked: ipfs-unixfs's unmarshal does not read the field back)
 }

@@ -1,4 +1,5 @@
 import type { CID } from 'multiformats/cid'
+import { blockKey } from '../blockstore/hashing.ts'
 import { InvalidInputError, PathNotFoundError } from '../errors.ts'
 import { type BlockSource, blockGetter, type GetBlock, type ReadOptions, translateError } from './blocks.ts'
 import { parseIpfsPath } from './cid.ts'
@@ -59,14 +60,54 @@ export async function* dirLinks(
     return
   }
   if (dir.kind !== 'hamt') throw new InvalidInputError(`${dir.cid} is not a directory`)
-  const { exporter } = await import('ipfs-unixfs-exporter')
-  try {
-    const entry = await exporter(dir.cid, store as import('ipfs-unixfs-exporter').ReadableStorage, opts)
-    if (entry.type !== 'directory') throw new InvalidInputError(`${dir.cid} is not a directory`)
-    for await (const child of entry.entries({ signal: opts.signal }))
-      yield { name: child.name, cid: child.cid }
-  } catch (err) {
-    throw translateError(err)
+  yield* shardEntries(store, dir, opts)
+}
+
+/** Deeper than any HAMT a 64-bit hash allows (fanout 8: 22 levels). */
+const MAX_SHARD_DEPTH = 64
+
+/**
+ * A HAMT directory's entries, depth-first in link order (as Kubo lists them). A link named by the
+ * hex prefix alone is a sub-shard; a longer name is an entry (prefix + name). Each sub-shard is
+ * read once: a shard that links one sub-shard from two slots (2^40 entries in 42 blocks) or
+ * contains itself (a block stored under a CID it does not hash to) is refused, as is one nested
+ * deeper than a 64-bit hash can address. (ipfs-unixfs-exporter walked those without end.)
+ */
+async function* shardEntries(
+  store: BlockSource,
+  dir: Extract<ContentNode, { node: unknown }>,
+  opts: ReadOptions,
+): AsyncGenerator<DirLink> {
+  const get = blockGetter(store, opts)
+  const prefix = ((dir.unixfs.fanout ?? 256n) - 1n).toString(16).length
+  const seen = new Set([blockKey(dir.cid)])
+  const stack = [{ links: dir.node.Links, next: 0 }]
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!
+    if (top.next >= top.links.length) {
+      stack.pop()
+      continue
+    }
+    const link = top.links[top.next++]!
+    const name = link.Name ?? ''
+    if (name.length > prefix) {
+      yield { name: name.slice(prefix), cid: link.Hash }
+      continue
+    }
+    if (name.length < prefix)
+      throw new InvalidInputError(
+        `HAMT directory ${dir.cid}: link ${JSON.stringify(name)} lacks its ${prefix}-digit prefix`,
+      )
+    const key = blockKey(link.Hash)
+    if (seen.has(key))
+      throw new InvalidInputError(`HAMT directory ${dir.cid} reaches sub-shard ${link.Hash} twice: malformed`)
+    if (stack.length >= MAX_SHARD_DEPTH)
+      throw new InvalidInputError(`HAMT directory ${dir.cid} is nested deeper than ${MAX_SHARD_DEPTH} levels`)
+    seen.add(key)
+    const shard = await readNode(get, link.Hash)
+    if (shard.kind !== 'hamt')
+      throw new InvalidInputError(`HAMT directory ${dir.cid}: ${link.Hash} in slot ${name} is not a shard`)
+    stack.push({ links: shard.node.Links, next: 0 })
   }
 }
 

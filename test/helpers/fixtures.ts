@@ -1,6 +1,8 @@
 import { createCipheriv, createHash } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { CarWriter } from '@ipld/car'
+import type { CID } from 'multiformats/cid'
 
 /**
  * Writes `size` deterministic pseudo-random bytes: the AES-128-CTR keystream of a key derived from
@@ -60,4 +62,17 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`never happened: ${what}`)
     await new Promise((r) => setTimeout(r, 200))
   }
+}
+
+/** A CARv1 of these blocks (in this order) under these roots, in memory. */
+export async function carOf(roots: CID[], blocks: { cid: CID; bytes: Uint8Array }[]): Promise<Uint8Array> {
+  const { writer, out } = CarWriter.create(roots)
+  const parts: Uint8Array[] = []
+  const collect = (async () => {
+    for await (const p of out) parts.push(p)
+  })()
+  for (const b of blocks) await writer.put(b)
+  await writer.close()
+  await collect
+  return Buffer.concat(parts)
 }

@@ -72,7 +72,7 @@ export function carStream(store: ReadableStorage, resolved: Resolved, req: CarRe
         const walk = req.dups ? everyOccurrence(root, read) : readDag(root, blocksGetter(store, { signal }))
         for await (const b of walk) await put(b.cid, b.bytes)
       } else {
-        for await (const { cid, bytes } of entityBlocks(store, root, req.entityBytes, signal))
+        for await (const { cid, bytes } of entityBlocks(store, root, req.entityBytes, req.dups, signal))
           await put(cid, bytes)
       }
     } finally {
@@ -108,6 +108,7 @@ async function* entityBlocks(
   store: ReadableStorage,
   root: CID,
   range: EntityBytes | undefined,
+  dups: boolean,
   signal: AbortSignal,
 ): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
   const bytes = await readBlock(store, root, { signal })
@@ -117,7 +118,7 @@ async function* entityBlocks(
   const fs = node.Data == null ? undefined : UnixFS.unmarshal(node.Data)
   if (fs == null) return
   if (fs.type === 'hamt-sharded-directory') {
-    yield* shardNodes(store, node, fs.fanout, signal)
+    yield* shardNodes(store, node, fs.fanout, new Set([blockKey(root)]), signal)
     return
   }
   if (fs.type !== 'file' && fs.type !== 'raw') return
@@ -129,7 +130,9 @@ async function* entityBlocks(
     to = range.to == null ? size - 1 : range.to < 0 ? size + range.to : Math.min(range.to, size - 1)
   }
   if (size === 0 || from > to || from >= size) return
-  yield* fileBlocks(store, node, fs, 0, from, to, signal)
+  // without dups, a subtree written whole once is never walked again: a DAG that links one
+  // subtree many times (2^40 paths in 41 blocks) costs its blocks, not its paths
+  yield* fileBlocks(store, node, fs, 0, from, to, dups ? undefined : new Set(), signal)
 }
 
 /** The children of a file node that hold bytes in [from, to] (absolute offsets; `start` is this node's). */
@@ -140,6 +143,7 @@ async function* fileBlocks(
   start: number,
   from: number,
   to: number,
+  written: Set<string> | undefined,
   signal: AbortSignal,
 ): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
   let offset = start + (fs.data?.length ?? 0)
@@ -149,12 +153,17 @@ async function* fileBlocks(
     offset += size
     if (childStart > to || childStart + size - 1 < from) continue
     const cid = node.Links[i]!.Hash
+    // wholly inside the range: every block under it is wanted, so one pass over it suffices
+    const whole = childStart >= from && childStart + size - 1 <= to
+    if (whole && written?.has(blockKey(cid))) continue
     const bytes = await readBlock(store, cid, { signal })
     yield { cid, bytes }
-    if (cid.code !== dagPb.code) continue
-    const child = dagPb.decode(bytes)
-    if (child.Data == null) continue
-    yield* fileBlocks(store, child, UnixFS.unmarshal(child.Data), childStart, from, to, signal)
+    if (cid.code === dagPb.code) {
+      const child = dagPb.decode(bytes)
+      if (child.Data != null)
+        yield* fileBlocks(store, child, UnixFS.unmarshal(child.Data), childStart, from, to, written, signal)
+    }
+    if (whole) written?.add(blockKey(cid))
   }
 }
 
@@ -163,13 +172,18 @@ async function* shardNodes(
   store: ReadableStorage,
   node: dagPb.PBNode,
   fanout: bigint | undefined,
+  seen: Set<string>,
   signal: AbortSignal,
 ): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
   const prefix = ((fanout ?? 256n) - 1n).toString(16).length
   for (const link of node.Links) {
     if ((link.Name ?? '').length !== prefix) continue
+    // each shard node once: a shard linked from two slots, or from itself, is not walked again
+    const key = blockKey(link.Hash)
+    if (seen.has(key)) continue
+    seen.add(key)
     const bytes = await readBlock(store, link.Hash, { signal })
     yield { cid: link.Hash, bytes }
-    yield* shardNodes(store, dagPb.decode(bytes), fanout, signal)
+    yield* shardNodes(store, dagPb.decode(bytes), fanout, seen, signal)
   }
 }
