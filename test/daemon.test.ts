@@ -69,11 +69,15 @@ describe('daemon lifecycle', () => {
     assert.match(r3.stderr, /invalid config key "max_body_size"/)
   })
 
-  it('refuses request bodies over max_body_size with 413, before reading them whole', async () => {
+  it('refuses request bodies over max_body_size with 413 and headers over max_header_size with 431', async () => {
     const home = join(tmp.dir, 'bodylimit')
-    writeConfig(home, { max_body_size: '64KiB' })
+    writeConfig(home, { max_body_size: '64KiB', max_header_size: '16KiB' })
     const d = await startDaemon(home)
     try {
+      // headers past max_header_size: node's 431, before any route runs
+      const bigHeader = await d.call('/health', { headers: { 'x-filler': 'x'.repeat(20 * 1024) } })
+      assert.equal(bigHeader.status, 431)
+      assert.equal((await d.call('/health', { headers: { 'x-filler': 'x'.repeat(8 * 1024) } })).status, 200)
       const over = await d.call('/pins', { method: 'POST', json: { cid: 'x'.repeat(100 * 1024) } })
       assert.equal(over.status, 413)
       assert.equal((await json(over)).error.code, 'ERR_PAYLOAD_TOO_LARGE')

@@ -107,7 +107,10 @@ describe('REST API with the daemon up', () => {
 
   before(async () => {
     home = join(tmp.dir, 'up')
-    writeConfig(home, { node: OFFLINE_NODE, server: { max_body_size: 4096, max_upload_size: 10_000 } })
+    writeConfig(home, {
+      node: OFFLINE_NODE,
+      server: { max_body_size: 4096, max_upload_size: 10_000, max_sse_clients: 2 },
+    })
     daemon = await startDaemon(home)
     server = await startServer(home)
   })
@@ -177,6 +180,33 @@ describe('REST API with the daemon up', () => {
     assert.equal(event.action, 'added')
     controller.abort()
     await events.return(undefined).catch(() => {})
+  })
+
+  test('/api/events streams are capped by server.max_sse_clients (503 past it); a closed one frees its slot', async () => {
+    const open = async () => {
+      const res = await server.call('/api/events')
+      // cancelling the body closes the connection: the server sees the client go
+      return { res, close: () => res.body?.cancel() }
+    }
+    const a = await open()
+    const b = await open()
+    assert.equal(a.res.status, 200)
+    assert.equal(b.res.status, 200)
+    const c = await open()
+    assert.equal(c.res.status, 503)
+    const body = (await c.res.json()) as Loose
+    assert.equal(body.error.code, 'ERR_TOO_MANY_CLIENTS')
+    assert.match(body.error.message, /server\.max_sse_clients = 2/)
+    await a.close()
+    let d = await open()
+    for (let i = 0; d.res.status !== 200 && i < 100; i++) {
+      await d.res.body?.cancel()
+      await new Promise((r) => setTimeout(r, 50))
+      d = await open()
+    }
+    assert.equal(d.res.status, 200, 'a slot is free again once a stream closes')
+    await b.close()
+    await d.close()
   })
 
   test('DNS rebinding: a foreign Host or Origin is refused on /api; the gateway still serves', async () => {

@@ -20,6 +20,16 @@ const size = z.union([z.number().int().positive(), z.string()]).transform((v, ct
   }
 })
 
+/** A request header limit: 16 KiB to 1 MiB (node's own default is 16 KiB). */
+const headerSize = size
+  .pipe(
+    z
+      .number()
+      .min(16 * 1024)
+      .max(1024 * 1024),
+  )
+  .default(64 * 1024)
+
 /** Backend names appear in URLs, file names and logs: keep them plain. */
 export const BACKEND_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
 
@@ -61,6 +71,10 @@ const server = z
     max_upload_size: size.default(1024 * 1024 * 1024),
     /** Open client connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
     max_connections: z.number().int().min(8).max(100_000).default(1024),
+    /** `/api/events` streams open at once (each also holds one of the daemon's); one more is refused with 503. */
+    max_sse_clients: z.number().int().min(1).max(10_000).default(32),
+    /** Request headers larger than this are refused (431); 64 KiB holds the longest values the routes take. */
+    max_header_size: headerSize,
   })
   .strict()
 
@@ -91,6 +105,8 @@ export const ConfigSchema = z
           .max(64 * 1024 * 1024),
       )
       .default(1024 * 1024),
+    /** Request headers to the daemon's API larger than this are refused (431); 64 KiB holds the longest filters. */
+    max_header_size: headerSize,
     /** Storage backends besides the always-present `local` one. */
     backends: z.array(backendEntry).default([]),
     /** The policy of a pin that does not set its own. */
@@ -103,6 +119,8 @@ export const ConfigSchema = z
       max_body_size: 16_777_216,
       max_upload_size: 1_073_741_824,
       max_connections: 1024,
+      max_sse_clients: 32,
+      max_header_size: 65_536,
     }),
     node: z
       .object({
@@ -184,6 +202,7 @@ const ENV_KEYS = [
   'max_sse_clients',
   'max_connections',
   'max_body_size',
+  'max_header_size',
 ] as const
 
 /** The data directory: flag > $IPFS_KIT_HOME > ~/.ipfs-kit. */
@@ -264,6 +283,7 @@ export const RESTART_KEYS = [
   'log_files_kept',
   'max_connections',
   'max_body_size',
+  'max_header_size',
 ] as const
 
 /**

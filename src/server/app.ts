@@ -28,8 +28,8 @@ export async function buildServerApp(ctx: ServerContext): Promise<FastifyInstanc
     bodyLimit: ctx.config.server.max_body_size,
     routerOptions: { maxParamLength: 1024 },
     // long gateway paths and filters reach validation (a 400 naming the field) rather than node's
-    // bare 431: 64 KiB holds the longest value the schemas allow, percent-encoded
-    http: { maxHeaderSize: 64 * 1024 },
+    // bare 431: the default 64 KiB holds the longest value the schemas allow, percent-encoded
+    http: { maxHeaderSize: ctx.config.server.max_header_size },
     return503OnClosing: true,
     forceCloseConnections: true,
   })

@@ -29,8 +29,9 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
     // a CIDv1 with a long hash (sha2-512, base32) is over fastify's default of 100: the schemas bound each one
     routerOptions: { maxParamLength: 1024 },
     // long filters (a list of ten CIDv1s, percent-encoded unicode in a name) reach validation and
-    // get a 400 naming the field, rather than node's bare 431: 64 KiB holds the longest the schemas allow
-    http: { maxHeaderSize: 64 * 1024 },
+    // get a 400 naming the field, rather than node's bare 431: the default 64 KiB holds the longest
+    // the schemas allow (config max_header_size)
+    http: { maxHeaderSize: daemon.config.max_header_size },
     return503OnClosing: true,
     forceCloseConnections: true,
   })

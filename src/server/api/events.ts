@@ -1,4 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { IpfsKitError } from '../../errors.ts'
+import { drained } from '../../http/drain.ts'
 import type { ServerContext } from '../context.ts'
 import { ManagementErrors } from './schemas.ts'
 
@@ -10,6 +12,8 @@ const KEEPALIVE_MS = 15_000
  * away the stream says so (`{"type":"daemon","status":"down"}`) and ends; EventSource reconnects.
  */
 export function eventRoutes(ctx: ServerContext): FastifyPluginAsync {
+  // streams open now: each holds one of the daemon's own (max_sse_clients there), and a socket here
+  let open = 0
   return async (app) => {
     app.get(
       '/api/events',
@@ -28,11 +32,20 @@ export function eventRoutes(ctx: ServerContext): FastifyPluginAsync {
           },
         },
       },
-      async (req, reply) => {
+      async (_req, reply) => {
+        const cap = ctx.config.server.max_sse_clients
+        if (open >= cap) {
+          throw new IpfsKitError(
+            'ERR_TOO_MANY_CLIENTS',
+            `${open} event streams are open (server.max_sse_clients = ${cap}): close one, or raise server.max_sse_clients`,
+          )
+        }
         const client = await ctx.daemon.client()
         await client.health() // a daemon that is down answers 503 here, before the stream starts
         const controller = new AbortController()
-        req.raw.once('close', () => controller.abort())
+        // the response's close is the client going away (a GET's request has ended long before)
+        reply.raw.once('close', () => controller.abort())
+        open++
         reply.hijack()
         const res = reply.raw
         res.writeHead(200, {
@@ -46,13 +59,15 @@ export function eventRoutes(ctx: ServerContext): FastifyPluginAsync {
         try {
           for await (const event of client.events(controller.signal)) {
             if (!res.write(`data: ${JSON.stringify(event)}\n\n`)) {
-              await new Promise((r) => res.once('drain', r))
+              await drained(res)
+              if (controller.signal.aborted) break
             }
           }
         } catch (err) {
           ctx.log.warn({ err: (err as Error).message }, 'event relay ended')
         } finally {
           clearInterval(keepalive)
+          open--
         }
         if (!controller.signal.aborted) {
           res.end(`data: ${JSON.stringify({ type: 'daemon', status: 'down' })}\n\n`)

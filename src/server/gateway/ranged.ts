@@ -1,6 +1,7 @@
 import { PassThrough, Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import parseRange from 'range-parser'
+import { drained } from '../../http/drain.ts'
 
 export interface RangedBody {
   size: number
@@ -114,19 +115,6 @@ function sendStream(
     }
   })()
   return reply
-}
-
-/** Resolves when `res` can take more, or is closed. */
-function drained(res: FastifyReply['raw']): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done)
-      res.off('close', done)
-      resolve()
-    }
-    res.on('drain', done)
-    res.on('close', done)
-  })
 }
 
 /** A RangedBody reader over bytes already in memory (a single block). */
