@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { until } from './fixtures.ts'
 import { type KuboDaemon, startKuboDaemon } from './kubo-daemon.ts'
 import { freePort } from './s3.ts'
 
@@ -89,10 +90,21 @@ export async function startCluster(n: number): Promise<Cluster> {
   // finds them over bitswap at once (the cluster's own swarm connect comes connect_swarms_delay after
   // start, and a CI machine under load reached the first pin before it: the pin then waited for the
   // cluster's 2-minute pin_timeout)
+  // (each connection is checked in `swarm peers`, and retried: a connect that failed quietly left the
+  // second peer's pin waiting for blocks no one offered it, and a sync hung for 2 minutes in CI)
   for (const a of peers) {
     for (const b of peers) {
-      if (a !== b)
-        for (const addr of b.kubo.addrs) await a.kubo.ipfs(['swarm', 'connect', addr]).catch(() => {})
+      if (a === b) continue
+      const id = b.kubo.addrs[0]?.split('/p2p/')[1] ?? ''
+      await until(
+        `Kubo of cluster peer ${a.id} connected to Kubo of ${b.id}`,
+        async () => {
+          for (const addr of b.kubo.addrs) await a.kubo.ipfs(['swarm', 'connect', addr]).catch(() => {})
+          const connected = await a.kubo.ipfs(['swarm', 'peers']).catch(() => '')
+          return connected.includes(id) ? true : undefined
+        },
+        30_000,
+      )
     }
   }
   return cluster
