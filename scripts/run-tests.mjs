@@ -34,6 +34,10 @@ const result = spawnSync(
     './src/polyfills.ts',
     '--test',
     '--test-concurrency=1',
+    // a hung test fails after 15 minutes (the longest, the daemon's OpenAPI fuzz, takes ~4.5) and its
+    // file ends when its tests have: one hang costs CI a quarter hour, not its whole budget
+    '--test-timeout=900000',
+    '--test-force-exit',
     '--test-reporter=spec',
     ...files,
   ],

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { IpfsKitError } from './errors.ts'
 
@@ -12,14 +12,28 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** True when a process with this pid exists (signal 0 checks without sending anything). */
+/**
+ * True when a process with this pid exists and has not exited (signal 0 checks without sending
+ * anything). A zombie, exited but not yet reaped by its parent, holds nothing any more: not alive.
+ */
 export function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  return !zombie(pid)
+}
+
+/** Linux's /proc says the process has exited (state Z or X); elsewhere, or when unreadable, false. */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state === 'Z' || state === 'X'
+  } catch {
+    return false
   }
 }
 

@@ -229,7 +229,7 @@ describe('security: the server bound to a public address', () => {
         assert.match(status.stdout.toString(), /server: running/)
         const stop = await run(['server', 'stop'], { home })
         assert.equal(stop.code, 0, stop.stderr.toString())
-        assert.equal(await server.stop(), 0)
+        assert.equal(await server.exited(), 0, '`server stop` returns once the server has exited')
       } finally {
         await server.stop()
       }

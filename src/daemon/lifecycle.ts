@@ -261,7 +261,12 @@ export function removeApiFile(dataDir: string, role: Role = 'daemon'): void {
   rmSync(roleFiles(dataDir, role).api, { force: true })
 }
 
-/** Waits until the daemon of this directory has let go of its lock (it has exited), or throws after `ms`. */
+/**
+ * Waits until the daemon (or server) of this directory has let go of its lock and its process has
+ * ended, or throws after `ms`. The lock goes a moment before the process: a caller that returned on
+ * the lock alone (`server stop` did) could see the process still there, and its own SIGTERM then
+ * killed a process whose handler was already gone.
+ */
 export async function waitForRelease(
   dataDir: string,
   pid: number,
@@ -269,7 +274,7 @@ export async function waitForRelease(
   role: Role = 'daemon',
 ): Promise<void> {
   const deadline = Date.now() + ms
-  while (lockHeld(dataDir, role)) {
+  while (lockHeld(dataDir, role) || pidAlive(pid)) {
     if (Date.now() > deadline)
       throw new IpfsKitError('ERR_TIMEOUT', `the ${role} (pid ${pid}) did not stop within ${ms / 1000} s`)
     await new Promise((r) => setTimeout(r, 50))

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { exited, hasExited, stopChild } from './child.ts'
 import { BIN } from './cli.ts'
 
 /** A daemon running in the foreground as a child process, on a free port. */
@@ -11,8 +11,10 @@ export interface TestDaemon {
   child: ChildProcess
   /** fetch against the daemon; `auth: false` leaves the token out. */
   call(path: string, init?: RequestInit & { auth?: boolean; json?: unknown }): Promise<Response>
-  /** SIGTERM and wait for a clean exit; resolves with the exit code. */
+  /** SIGTERM, then its exit code (null when a signal ended it); never hangs. */
   stop(): Promise<number | null>
+  /** Waits for it to exit by itself (after `daemon stop`, say); never hangs. */
+  exited(): Promise<number | null>
 }
 
 /** Writes config.json (merged over nothing) into a fresh data dir. */
@@ -45,7 +47,7 @@ export async function startDaemon(
   const apiFile = join(home, 'api')
   const deadline = Date.now() + 60_000
   while (!existsSync(apiFile) || readFileSync(apiFile, 'utf8').trim() === '') {
-    if (child.exitCode != null) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`)
+    if (hasExited(child)) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`)
     if (Date.now() > deadline) throw new Error(`daemon did not start: ${stderr}`)
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -65,12 +67,8 @@ export async function startDaemon(
       }
       return fetch(`${url}${path}`, { ...init, headers, body, signal: AbortSignal.timeout(120_000) })
     },
-    async stop() {
-      if (child.exitCode != null) return child.exitCode
-      child.kill('SIGTERM')
-      const [code] = (await once(child, 'exit')) as [number | null]
-      return code
-    },
+    stop: () => stopChild(child),
+    exited: () => exited(child),
   }
 }
 

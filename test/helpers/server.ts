@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { exited, hasExited, stopChild } from './child.ts'
 import { BIN } from './cli.ts'
 
 /** `ipfs-kit server start --foreground` as a child process, on a free port. */
@@ -11,7 +11,10 @@ export interface TestServer {
   child: ChildProcess
   /** fetch against the server; `auth: true` adds the token. */
   call(path: string, init?: RequestInit & { auth?: boolean; json?: unknown }): Promise<Response>
+  /** SIGTERM, then its exit code (null when a signal ended it); never hangs. */
   stop(): Promise<number | null>
+  /** Waits for it to exit by itself (after `server stop`, say); never hangs. */
+  exited(): Promise<number | null>
 }
 
 /** Starts the server on `home` and waits until `<data>/server-api` is written. */
@@ -29,7 +32,7 @@ export async function startServer(home: string, extraArgs: string[] = []): Promi
   const urlFile = join(home, 'server-api')
   const deadline = Date.now() + 60_000
   while (!existsSync(urlFile) || readFileSync(urlFile, 'utf8').trim() === '') {
-    if (child.exitCode != null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`)
+    if (hasExited(child)) throw new Error(`server exited with ${child.exitCode}: ${stderr}`)
     if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`)
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -49,11 +52,7 @@ export async function startServer(home: string, extraArgs: string[] = []): Promi
       }
       return fetch(`${url}${path}`, { ...init, headers, body, signal: AbortSignal.timeout(120_000) })
     },
-    async stop() {
-      if (child.exitCode != null) return child.exitCode
-      child.kill('SIGTERM')
-      const [code] = (await once(child, 'exit')) as [number | null]
-      return code
-    },
+    stop: () => stopChild(child),
+    exited: () => exited(child),
   }
 }
