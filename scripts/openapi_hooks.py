@@ -8,6 +8,7 @@ make valid ones, so that "schema-valid" requests are valid requests. Loaded by s
 import base64
 import hashlib
 import json
+import os
 
 import schemathesis
 from hypothesis import strategies as st
@@ -53,6 +54,14 @@ schemathesis.openapi.format(
     "multiaddr", st.integers(min_value=1, max_value=9).map(lambda p: f"/ip4/127.0.0.1/tcp/{p}")
 )
 
+# a service's API (a backend's api_url, endpoint): loopback ports nothing listens on, as a URL or a multiaddr
+ports = st.integers(min_value=1, max_value=9)
+schemathesis.openapi.format("http-url", ports.map(lambda p: f"http://127.0.0.1:{p}"))
+schemathesis.openapi.format(
+    "service-url",
+    st.one_of(ports.map(lambda p: f"http://127.0.0.1:{p}"), ports.map(lambda p: f"/ip4/127.0.0.1/tcp/{p}")),
+)
+
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-", min_size=1, max_size=12)
 schemathesis.openapi.format(
     "ipfs-path", st.tuples(cids, st.lists(names, max_size=2)).map(lambda t: "/".join([t[0], *t[1]]))
@@ -75,3 +84,50 @@ schemathesis.openapi.format(
         vfs_paths, st.tuples(cids, st.lists(plain_names, max_size=1)).map(lambda t: "/ipfs/" + "/".join([t[0], *t[1]]))
     ),
 )
+
+# Reconfiguring the daemon (PUT /config, POST /backends) is fuzzed only inside a sandbox directory
+# (IPFS_KIT_FUZZ_SANDBOX, set by test/openapi-fuzz.test.ts; scripts/openapi-fuzz.sh leaves these
+# operations out without it): a generated backend would otherwise write under any path of this machine,
+# run any program as Kubo, or dial any address. Before each call, every such value becomes one inside the
+# sandbox or a loopback port nothing listens on. The call is then checked as what it now is (schemathesis
+# revalidates a case a hook edits).
+SANDBOX = os.environ.get("IPFS_KIT_FUZZ_SANDBOX")
+NOWHERE = "http://127.0.0.1:9"
+URL_KEYS = ("api_url", "proxy_url", "endpoint", "daemon_url")
+PATH_KEYS = ("path", "bin")
+
+
+def confine_backend(entry):
+    if not isinstance(entry, dict):
+        return
+    for key, value in list(entry.items()):
+        if not isinstance(value, str) or value == "":
+            continue
+        if key in URL_KEYS:
+            entry[key] = NOWHERE
+        elif key in PATH_KEYS:
+            digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+            entry[key] = os.path.join(SANDBOX, f"{key}-{digest}")
+    # a managed Kubo would start the real `ipfs` found on PATH, an S3 backend dial AWS: neither here
+    if entry.get("type") == "kubo" and "api_url" not in entry:
+        entry["bin"] = os.path.join(SANDBOX, "no-such-ipfs")
+    if entry.get("type") == "s3" and "endpoint" not in entry:
+        entry["endpoint"] = NOWHERE
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    label = case.operation.label
+    if label not in ("PUT /config", "POST /backends") or not isinstance(case.body, dict):
+        return
+    if SANDBOX is None:
+        raise RuntimeError(f"{label} is fuzzed only with IPFS_KIT_FUZZ_SANDBOX set")
+    if label == "POST /backends":
+        confine_backend(case.body)
+        return
+    if isinstance(case.body.get("backends"), list):
+        for entry in case.body["backends"]:
+            confine_backend(entry)
+    server = case.body.get("server")
+    if isinstance(server, dict) and isinstance(server.get("daemon_url"), str):
+        server["daemon_url"] = NOWHERE

@@ -3,10 +3,13 @@
  * generates requests from it, valid and invalid, for every operation and every check (no 5xx, only
  * documented status codes and content types, answers that match their schemas, valid requests
  * accepted, invalid ones refused, 405 with Allow for other methods, stateful links between
- * operations) and finds nothing. Fails, never skips, when schemathesis cannot be installed.
+ * operations) and finds nothing. The operations that reconfigure the daemon run too, their paths and
+ * addresses confined to a sandbox (scripts/openapi_hooks.py). Fails, never skips, when schemathesis
+ * cannot be installed.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
@@ -19,12 +22,13 @@ const exec = promisify(execFile)
 const SCRIPT = new URL('../scripts/openapi-fuzz.sh', import.meta.url).pathname
 
 /** Runs scripts/openapi-fuzz.sh against one document; fails with schemathesis's report. */
-async function fuzz(url: string, doc: string, token: string): Promise<void> {
+async function fuzz(url: string, doc: string, token: string, sandbox: string): Promise<void> {
   let out: string
   try {
     const r = await exec('bash', [SCRIPT, url, doc, token, '--max-examples', '10'], {
       maxBuffer: 64 << 20,
       timeout: 900_000,
+      env: { ...process.env, IPFS_KIT_FUZZ_SANDBOX: sandbox },
     })
     out = r.stdout + r.stderr
   } catch (err) {
@@ -61,11 +65,22 @@ describe('OpenAPI documents of the daemon and the server, fuzzed', () => {
   })
 
   it('the daemon: schemathesis --checks all finds no failure', async () => {
-    await fuzz(d.url, '/openapi.json', d.token)
+    const sandbox = join(tmp.dir, 'sandbox')
+    await fuzz(d.url, '/openapi.json', d.token, sandbox)
+    // PUT /config and POST /backends ran (they reconfigure the daemon), confined to the sandbox
+    const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as {
+      backends?: { type: string; path?: string; bin?: string }[]
+    }
+    for (const b of config.backends ?? []) {
+      for (const path of [b.path, b.bin]) {
+        if (path != null)
+          assert.ok(path.startsWith(`${sandbox}/`), `${b.type} backend outside the sandbox: ${path}`)
+      }
+    }
   })
 
   it('the server: schemathesis --checks all finds no failure', async () => {
     server = await startServer(home)
-    await fuzz(server.url, '/api/openapi.json', server.token)
+    await fuzz(server.url, '/api/openapi.json', server.token, join(tmp.dir, 'sandbox'))
   })
 })

@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs'
 import { access, constants, open, opendir, rename, rm, stat, statfs, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { isAbsolute, join } from 'node:path'
+import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { CarBlockIterator } from '@ipld/car'
 import type { CID } from 'multiformats/cid'
@@ -12,11 +12,13 @@ import { fsyncDirAsync, pidAlive } from '../fs-utils.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, SweptItem, VerifyResult } from './types.ts'
 
 /** Config of a `filesystem` backend: a directory (e.g. a NAS mount) that holds one CAR per pin. */
-export const FilesystemOptions = z.object({
-  name: z.string(),
-  type: z.literal('filesystem'),
-  path: z.string().refine(isAbsolute, 'must be an absolute path'),
-})
+export const FilesystemOptions = z
+  .object({
+    name: z.string(),
+    type: z.literal('filesystem'),
+    path: z.string().regex(/^\//, 'must be an absolute path'),
+  })
+  .strict()
 
 /** This host, as it appears in temp file names (a NAS may be shared by several hosts). */
 const HOST = hostname().replace(/[^A-Za-z0-9]/g, '_')

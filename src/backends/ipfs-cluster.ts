@@ -2,18 +2,11 @@ import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
-import { multiaddrToUrl } from './kubo-process.ts'
+import { bothOrNeither, multiaddrToUrl, serviceUrl } from './options.ts'
 import { abortable, carMultipart, type PostedAnswer, postStream } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, PutOptions, VerifyResult } from './types.ts'
 
-const httpUrl = z.string().refine((u) => {
-  try {
-    multiaddrToUrl(u)
-    return true
-  } catch {
-    return false
-  }
-}, 'must be an http(s) URL or a multiaddr such as /ip4/127.0.0.1/tcp/9094')
+const clusterUrl = serviceUrl('/ip4/127.0.0.1/tcp/9094')
 
 /**
  * Config of an `ipfs-cluster` backend: a running IPFS Cluster (v1.0), through one peer's REST API
@@ -25,8 +18,8 @@ export const IpfsClusterOptions = z
   .object({
     name: z.string(),
     type: z.literal('ipfs-cluster'),
-    api_url: httpUrl,
-    proxy_url: httpUrl.optional(),
+    api_url: clusterUrl,
+    proxy_url: clusterUrl.optional(),
     /** Basic auth of the REST API (`basic_auth_credentials` in the cluster's service.json). */
     username: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
@@ -43,6 +36,7 @@ export const IpfsClusterOptions = z
     message: 'basic auth needs both "username" and "password"',
     path: ['username'],
   })
+  .meta(bothOrNeither('username', 'password'))
 
 /** One peer's view of a pin (the cluster's PinInfoShort). */
 interface PeerPin {

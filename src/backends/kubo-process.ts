@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { RepoError } from '../errors.ts'
+import { multiaddrToUrl } from './options.ts'
 
 const run = promisify(execFile)
 
@@ -113,15 +114,6 @@ export async function startKuboProcess(
     await stop(2_000)
     throw err
   }
-}
-
-/** `/ip4/127.0.0.1/tcp/5001` (Kubo's api file) as `http://127.0.0.1:5001`; a URL stays as it is. */
-export function multiaddrToUrl(addr: string): string {
-  if (/^https?:\/\//.test(addr)) return addr.replace(/\/$/, '')
-  const m = /^\/(ip4|ip6|dns4|dns6|dns)\/([^/]+)\/tcp\/(\d+)(\/http)?$/.exec(addr)
-  if (m == null) throw new RepoError(`cannot read Kubo's API address "${addr}"`)
-  const host = m[1] === 'ip6' ? `[${m[2]}]` : m[2]
-  return `http://${host}:${m[3]}`
 }
 
 async function kubo(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {

@@ -4,7 +4,8 @@ import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
-import { initKuboRepo, type KuboProcess, multiaddrToUrl, startKuboProcess } from './kubo-process.ts'
+import { initKuboRepo, type KuboProcess, startKuboProcess } from './kubo-process.ts'
+import { multiaddrToUrl, serviceUrl } from './options.ts'
 import { abortable, carMultipart, type PostedAnswer, postStream } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, VerifyResult } from './types.ts'
 
@@ -17,17 +18,7 @@ export const KuboOptions = z
   .object({
     name: z.string(),
     type: z.literal('kubo'),
-    api_url: z
-      .string()
-      .refine((u) => {
-        try {
-          multiaddrToUrl(u)
-          return true
-        } catch {
-          return false
-        }
-      }, 'must be an http(s) URL or a multiaddr such as /ip4/127.0.0.1/tcp/5001')
-      .optional(),
+    api_url: serviceUrl('/ip4/127.0.0.1/tcp/5001').optional(),
     /** Kubo's `ipfs` binary for a managed node. */
     bin: z.string().min(1).default('ipfs'),
     /** Swarm listen addresses of a managed node (default: 127.0.0.1, a free port). */

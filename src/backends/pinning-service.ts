@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { BackendError } from '../errors.ts'
+import { httpUrl } from './options.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, VerifyResult } from './types.ts'
 
 /**
@@ -13,10 +14,7 @@ export const PinningServiceOptions = z
   .object({
     name: z.string(),
     type: z.literal('pinning-service'),
-    endpoint: z
-      .string()
-      .url()
-      .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL'),
+    endpoint: httpUrl,
     token: z.string().min(1).optional(),
     /** The environment variable holding the token, when it is not in the config. */
     token_env: z
@@ -35,6 +33,8 @@ export const PinningServiceOptions = z
     message: 'a pinning service needs "token" or "token_env"',
     path: ['token'],
   })
+  // the same rule for the OpenAPI document
+  .meta({ anyOf: [{ required: ['token'] }, { required: ['token_env'] }] })
 
 /** A pin request as the spec's PinStatus. */
 interface PinStatus {

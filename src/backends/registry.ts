@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BACKEND_NAME, type Config } from '../config/config.ts'
+import { BACKEND_NAME, type Config, ConfigSchema } from '../config/config.ts'
 import { InvalidInputError } from '../errors.ts'
 import type { Repo } from '../repo.ts'
 import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
@@ -124,7 +124,8 @@ export function backendEntrySchema(): Record<string, unknown> {
         title: name,
         properties: {
           ...s.properties,
-          name: { type: 'string', pattern: BACKEND_NAME.source },
+          // "local" is the embedded node's, always there
+          name: { type: 'string', pattern: BACKEND_NAME.source, not: { enum: ['local'] } },
           failure_domain: z.toJSONSchema(CommonOptions.shape.failure_domain, {
             target: 'openapi-3.0',
             io: 'input',
@@ -133,4 +134,15 @@ export function backendEntrySchema(): Record<string, unknown> {
       }
     }),
   }
+}
+
+/**
+ * config.json's keys as PUT /config takes them, for the OpenAPI document: every key optional (a
+ * change names only what it changes), each as validated, `backends` as {@link backendEntrySchema}.
+ */
+export function configFileSchema(): Record<string, unknown> {
+  const s = z.toJSONSchema(ConfigSchema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as {
+    properties: Record<string, unknown>
+  }
+  return { ...s, properties: { ...s.properties, backends: { type: 'array', items: backendEntrySchema() } } }
 }

@@ -8,6 +8,7 @@ import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
+import { bothOrNeither, httpUrl } from './options.ts'
 import { abortable } from './streams.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, SweptItem, VerifyResult } from './types.ts'
 
@@ -26,13 +27,13 @@ export const S3Options = z
       .string()
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 of a-z, 0-9, . and -)'),
     /** e.g. http://127.0.0.1:7070; AWS's own endpoint for `region` when left out. */
-    endpoint: z.string().url().optional(),
+    endpoint: httpUrl.optional(),
     region: z.string().min(1).default('us-east-1'),
     /** Put before every object key, e.g. `pins/`. */
     prefix: z
       .string()
       .max(512)
-      .regex(/^[^/][\x20-\x7e]*$|^$/, 'must be printable ASCII and not start with "/"')
+      .regex(/^([\x20-\x2e\x30-\x7e][\x20-\x7e]*)?$/, 'must be printable ASCII and not start with "/"')
       .default(''),
     /** Path-style URLs (http://host/bucket/key), which most S3-compatible servers need. */
     force_path_style: z.boolean().default(true),
@@ -55,6 +56,7 @@ export const S3Options = z
     message: 'set both access_key_id and secret_access_key, or neither (then the AWS SDK finds them)',
     path: ['secret_access_key'],
   })
+  .meta(bothOrNeither('access_key_id', 'secret_access_key'))
 
 /** `<prefix><cid>.car` */
 const CAR_KEY = /^([A-Za-z0-9]+)\.car$/

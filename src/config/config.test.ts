@@ -46,6 +46,23 @@ describe('config', () => {
     try {
       assert.throws(() => loadConfig(tmp.dir, {}, { IPFS_KIT_PORT: 'eighty' }), /invalid config key "port"/)
       assert.throws(() => loadConfig(tmp.dir, { health_check_interval: 0 }, {}), /"health_check_interval"/)
+      // a loop of a millisecond would keep the daemon probing; a second is the floor
+      assert.throws(
+        () => loadConfig(tmp.dir, { health_check_interval: 0.001 }, {}),
+        /"health_check_interval"/,
+      )
+      // a size of no bytes, a size in words, a URL where a host goes
+      assert.throws(
+        () => loadConfig(tmp.dir, { max_log_size: '0' }, {}),
+        /"max_log_size".*less than one byte/,
+      )
+      assert.throws(() => loadConfig(tmp.dir, { max_log_size: 'lots' }, {}), /"max_log_size"/)
+      assert.throws(
+        () => loadConfig(tmp.dir, { host: 'http://127.0.0.1:8887' }, {}),
+        /"host".*host name or an IP/,
+      )
+      assert.equal(loadConfig(tmp.dir, { host: '::1' }, {}).host, '::1')
+      assert.equal(loadConfig(tmp.dir, { max_log_size: '1.5 KiB' }, {}).max_log_size, 1536)
       writeFileSync(join(tmp.dir, 'config.json'), '{ not json')
       assert.throws(() => loadConfig(tmp.dir, {}, {}), InvalidInputError)
       writeFileSync(

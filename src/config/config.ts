@@ -11,14 +11,39 @@ const multiaddr = z
   .string()
   .regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, 'must be a multiaddr such as /ip4/127.0.0.1/tcp/4101')
 
-const size = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
-  try {
-    return parseSize(v)
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message })
-    return z.NEVER
-  }
-})
+/** What parseSize reads: bytes, or a number and a unit (100MB, 64KiB, 1.5 GB). */
+const SIZE_TEXT = /^\s*\d+(\.\d+)?\s*([KMGTkmgt]?[iI]?[bB]?)?\s*$/
+
+const size = z
+  .union([
+    z.number().int().positive(),
+    z.string().regex(SIZE_TEXT, 'must be bytes or a size such as 100MB, 64KiB'),
+  ])
+  .transform((v, ctx) => {
+    let bytes: number
+    try {
+      bytes = parseSize(v)
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message })
+      return z.NEVER
+    }
+    // "0" or "0.1B" would pass the pattern and mean nothing: a size is at least a byte
+    if (bytes < 1) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is less than one byte` })
+      return z.NEVER
+    }
+    return bytes
+  })
+
+/** A host to listen on: a name or an IPv4/IPv6 address, no scheme, port or path. */
+const host = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(
+    /^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/,
+    'must be a host name or an IP address, such as 127.0.0.1 or ::1',
+  )
 
 /** A request header limit: 16 KiB to 1 MiB (node's own default is 16 KiB). */
 const headerSize = size
@@ -55,7 +80,7 @@ const policy = z
 /** The server on :8888 (gateway, REST API, MCP, dashboard); `ipfs-kit server start` reads it. */
 const server = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: host.default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8888),
     /** The daemon's URL; by default read from `<data>/api`. */
     daemon_url: z.string().url().optional(),
@@ -81,12 +106,13 @@ const server = z
 /** Every config key, its type and default. One place: the CLI, daemon and server all read this. */
 export const ConfigSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: host.default('127.0.0.1'),
     /** 0 picks a free port; the daemon writes the one it got to `<data>/api`. */
     port: z.number().int().min(0).max(65535).default(8887),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-    health_check_interval: z.number().positive().max(86_400).default(30),
-    replication_sync_interval: z.number().positive().max(86_400).default(300),
+    /** Seconds, at least one: a shorter loop would keep the daemon busy probing. */
+    health_check_interval: z.number().min(1).max(86_400).default(30),
+    replication_sync_interval: z.number().min(1).max(86_400).default(300),
     max_log_size: size.default(100_000_000),
     /** Rotated log files kept per log, besides the current one. */
     log_files_kept: z.number().int().min(1).max(100).default(5),
@@ -273,7 +299,6 @@ export interface ConfigLayers {
   env?: NodeJS.ProcessEnv
 }
 
-/** Keys a running daemon applies only at its next start (log rotation is set when a log opens). */
 /** Keys that apply at the next start (`backends` apply at once: see Daemon.applyBackends). */
 export const RESTART_KEYS = [
   'host',

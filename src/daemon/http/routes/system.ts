@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
-import { checkBackendEntry } from '../../../backends/registry.ts'
+import { checkBackendEntry, configFileSchema } from '../../../backends/registry.ts'
 import {
   keepSecrets,
   readConfigFile,
@@ -97,6 +97,9 @@ export function systemRoutes(daemon: Daemon, root: FastifyInstance): FastifyPlug
         schema: {
           summary: 'Change config.json keys, then reload every layer; intervals and log level apply at once',
           body: { type: 'object' },
+          // the document names every key; validateConfig checks them (its messages name the key and
+          // the layer), so the body above stays open for it
+          'x-doc-body': configFileSchema(),
           response: { 400: ErrorBody, 401: ErrorBody },
         },
       },
