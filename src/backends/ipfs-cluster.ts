@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { z } from 'zod'
+import * as z from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
 import { bothOrNeither, multiaddrToUrl, serviceUrl } from './options.ts'

@@ -1,7 +1,7 @@
 import { mkdir, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
-import { z } from 'zod'
+import * as z from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
 import { initKuboRepo, type KuboProcess, startKuboProcess } from './kubo-process.ts'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { RepoError } from '../errors.ts'
 
 /** Shared pieces of the backends' option schemas. */

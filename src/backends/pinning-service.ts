@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
-import { z } from 'zod'
+import * as z from 'zod'
 import { BackendError } from '../errors.ts'
 import { httpUrl } from './options.ts'
 import type { Backend, BackendContext, BackendStat, HealthReport, VerifyResult } from './types.ts'

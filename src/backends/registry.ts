@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { BACKEND_NAME, type Config, ConfigSchema } from '../config/config.ts'
 import { InvalidInputError } from '../errors.ts'
 import type { Repo } from '../repo.ts'

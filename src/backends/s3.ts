@@ -5,7 +5,7 @@ import type {
   S3Client,
 } from '@aws-sdk/client-s3'
 import type { CID } from 'multiformats/cid'
-import { z } from 'zod'
+import * as z from 'zod'
 import { BackendError } from '../errors.ts'
 import { verifyCar } from './filesystem.ts'
 import { bothOrNeither, httpUrl } from './options.ts'

@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
-import { z } from 'zod'
+import * as z from 'zod'
 import type { ServerContext } from '../context.ts'
 
 /** What the MCP tools need: the content core and the daemon (the same over stdio and HTTP). */

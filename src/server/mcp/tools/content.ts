@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { z } from 'zod'
+import * as z from 'zod'
 import { add, roots } from '../../../content/add.ts'
 import { exportCar } from '../../../content/car.ts'
 import { parseCid } from '../../../content/cid.ts'

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { parseCid } from '../../../content/cid.ts'
 import { placePin } from '../../placement.ts'
 import { result, type ToolArea } from '../context.ts'

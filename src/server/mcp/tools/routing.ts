@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { parseSize } from '../../../config/size.ts'
 import { result, type ToolArea } from '../context.ts'
 

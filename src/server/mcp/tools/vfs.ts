@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { stat as fsStat } from 'node:fs/promises'
 import { isAbsolute } from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import { cat } from '../../../content/cat.ts'
 import { InvalidInputError } from '../../../errors.ts'
 import { recordLocalPin } from '../../../repo.ts'
