@@ -4,6 +4,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { type DaemonProcess, spawnDaemon, writeDaemonConfig } from '../scripts/harness.ts'
+import { pidAlive } from '../src/fs-utils.ts'
 import { checkBearer } from '../src/http/auth.ts'
 import { run, suiteTempDir } from './helpers/cli.ts'
 import { writeConfig } from './helpers/daemon.ts'
@@ -229,6 +230,8 @@ describe('security: the server bound to a public address', () => {
         assert.match(status.stdout.toString(), /server: running/)
         const stop = await run(['server', 'stop'], { home })
         assert.equal(stop.code, 0, stop.stderr.toString())
+        // it answers once the process has ended, not only its lock (a zombie counts as ended)
+        assert.equal(pidAlive(server.child.pid!), false, '`server stop` returned while the server ran')
         assert.equal(await server.exited(), 0, '`server stop` returns once the server has exited')
       } finally {
         await server.stop()
