@@ -17,14 +17,17 @@ describe('pidAlive', () => {
   })
 
   it('takes a zombie for dead: it has exited and holds nothing, though signal 0 still reaches it', async () => {
-    const sh = exec('sh', ['-c', 'true & echo $!; exec sleep 2'])
+    // the background `sleep 0.3` exits after the shell has exec'd `sleep 3`, which never reaps it:
+    // a zombie until `sleep 3` ends (a child that exited before the exec, the shell would reap)
+    const sh = exec('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 3'])
     let out = ''
     sh.child.stdout?.on('data', (d: Buffer) => {
       out += d.toString()
     })
     while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20))
     const zombie = Number(out.trim())
-    await new Promise((r) => setTimeout(r, 200)) // `true` has exited by now
+    assert.equal(pidAlive(zombie), true, 'still sleeping')
+    await new Promise((r) => setTimeout(r, 1000))
     process.kill(zombie, 0) // does not throw: the pid still exists
     assert.equal(pidAlive(zombie), false)
     await sh
