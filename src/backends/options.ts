@@ -13,7 +13,12 @@ export function multiaddrToUrl(addr: string): string {
 }
 
 function isHttpUrl(u: string): boolean {
-  return URL.canParse(u) && /^https?:$/.test(new URL(u).protocol) && new URL(u).hostname !== ''
+  try {
+    const url = new URL(u)
+    return /^https?:$/.test(url.protocol) && url.hostname !== ''
+  } catch {
+    return false
+  }
 }
 
 /**

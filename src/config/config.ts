@@ -3,16 +3,13 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as z from 'zod'
 import { InvalidInputError, RepoError } from '../errors.ts'
-import { parseSize } from './size.ts'
+import { parseSize, SIZE_TEXT } from './size.ts'
 
 export { parseSize }
 
 const multiaddr = z
   .string()
   .regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, 'must be a multiaddr such as /ip4/127.0.0.1/tcp/4101')
-
-/** What parseSize reads: bytes, or a number and a unit (100MB, 64KiB, 1.5 GB). */
-const SIZE_TEXT = /^\s*\d+(\.\d+)?\s*([KMGTkmgt]?[iI]?[bB]?)?\s*$/
 
 const size = z
   .union([
