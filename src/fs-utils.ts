@@ -1,6 +1,24 @@
-import { closeSync, fsyncSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { IpfsKitError } from './errors.ts'
+
+/**
+ * Bytes per write(2) into a regular file. A longer write makes Linux's page cache (6.18 here, on
+ * ext4) allocate folios of a higher order, and when memory is fragmented such an allocation
+ * compacts memory first. Measured on this machine, 1 GiB written through the page cache: 4 MiB per
+ * call 2.5-3.4 s, 16-256 KiB per call anywhere from 0.6 to 2.9 s, 4 KiB per call 0.89-0.95 s run
+ * after run. Kubo writes 4 KiB at a time too. The extra calls cost about 90 ms per GiB.
+ */
+export const FILE_WRITE_SLICE = 4096
+
+/** The largest write(2) worth making to `fd`: FILE_WRITE_SLICE for a regular file, else no limit. */
+export function writeSliceFor(fd: number): number {
+  try {
+    return fstatSync(fd).isFile() ? FILE_WRITE_SLICE : Number.POSITIVE_INFINITY
+  } catch {
+    return Number.POSITIVE_INFINITY
+  }
+}
 
 /** fsync a directory so that a file created or renamed in it survives a crash. */
 export function fsyncDir(dir: string): void {

@@ -1,12 +1,14 @@
 import { writeSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
+import { writeSliceFor } from '../fs-utils.ts'
 
 /**
  * Streams content to stdout. While fd 1 is blocking (a pipe or file handed to us, as usual), each
  * chunk goes to write(2) directly: the reader sets the pace, nothing queues in memory, and blocks
  * read ahead on the thread pool meanwhile. Node's own stdout stream makes a pipe twice as slow
  * (256 MiB: 0.36 s vs 0.19 s here). If fd 1 turns out non-blocking (EAGAIN), the rest goes through
- * process.stdout with its backpressure.
+ * process.stdout with its backpressure. Into a regular file, a call writes at most a page (see
+ * FILE_WRITE_SLICE).
  */
 export async function toStdout(
   source: AsyncIterable<Uint8Array>,
@@ -14,11 +16,13 @@ export async function toStdout(
   release?: (chunk: Uint8Array) => void,
 ): Promise<void> {
   const it = source[Symbol.asyncIterator]()
+  const slice = writeSliceFor(1)
   for (let r = await it.next(); !r.done; r = await it.next()) {
     const chunk = r.value
     let offset = 0
     try {
-      while (offset < chunk.length) offset += writeSync(1, chunk, offset)
+      while (offset < chunk.length)
+        offset += writeSync(1, chunk, offset, Math.min(slice, chunk.length - offset))
       release?.(chunk)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
