@@ -1,163 +1,162 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import * as z from 'zod'
+import * as z from 'zod/mini'
+import en from 'zod/v4/locales/en.js'
 import { InvalidInputError, RepoError } from '../errors.ts'
 import { parseSize, SIZE_TEXT } from './size.ts'
 
 export { parseSize }
 
+// zod/mini carries no messages of its own: the same English ones as classic zod's
+z.config(en())
+
 const multiaddr = z
   .string()
-  .regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, 'must be a multiaddr such as /ip4/127.0.0.1/tcp/4101')
+  .check(z.regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, 'must be a multiaddr such as /ip4/127.0.0.1/tcp/4101'))
 
-const size = z
-  .union([
-    z.number().int().positive(),
-    z.string().regex(SIZE_TEXT, 'must be bytes or a size such as 100MB, 64KiB'),
-  ])
-  .transform((v, ctx) => {
+/** A whole number in [min, max]. */
+const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max))
+
+/** A number in [min, max]. */
+const num = (min: number, max: number) => z.number().check(z.minimum(min), z.maximum(max))
+
+const size = z.pipe(
+  z.union([
+    z.int().check(z.positive()),
+    z.string().check(z.regex(SIZE_TEXT, 'must be bytes or a size such as 100MB, 64KiB')),
+  ]),
+  z.transform((v: number | string, ctx) => {
     let bytes: number
     try {
       bytes = parseSize(v)
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message })
+      ctx.issues.push({ code: 'custom', message: (err as Error).message, input: v })
       return z.NEVER
     }
     // "0" or "0.1B" would pass the pattern and mean nothing: a size is at least a byte
     if (bytes < 1) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is less than one byte` })
+      ctx.issues.push({ code: 'custom', message: `"${v}" is less than one byte`, input: v })
       return z.NEVER
     }
     return bytes
-  })
+  }),
+)
 
 /** A host to listen on: a name or an IPv4/IPv6 address, no scheme, port or path. */
 const host = z
   .string()
-  .min(1)
-  .max(253)
-  .regex(
-    /^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/,
-    'must be a host name or an IP address, such as 127.0.0.1 or ::1',
+  .check(
+    z.minLength(1),
+    z.maxLength(253),
+    z.regex(
+      /^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/,
+      'must be a host name or an IP address, such as 127.0.0.1 or ::1',
+    ),
   )
 
 /** A request header limit: 16 KiB to 1 MiB (node's own default is 16 KiB). */
-const headerSize = size
-  .pipe(
-    z
-      .number()
-      .min(16 * 1024)
-      .max(1024 * 1024),
-  )
-  .default(64 * 1024)
+const headerSize = z._default(z.pipe(size, num(16 * 1024, 1024 * 1024)), 64 * 1024)
 
 /** Backend names appear in URLs, file names and logs: keep them plain. */
 export const BACKEND_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
 
-const backendEntry = z
-  .object({
+const backendEntry = z.catchall(
+  z.object({
     name: z
       .string()
-      .regex(BACKEND_NAME, 'must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit'),
-    type: z.string().min(1),
-  })
-  .catchall(z.unknown())
+      .check(z.regex(BACKEND_NAME, 'must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit')),
+    type: z.string().check(z.minLength(1)),
+  }),
+  z.unknown(),
+)
 
 const policy = z
-  .object({
-    min_replicas: z.number().int().min(1).max(64).default(1),
-    max_replicas: z.number().int().min(1).max(64).default(3),
-    preferred: z.array(z.string()).default([]),
-    excluded: z.array(z.string()).default([]),
+  .strictObject({
+    min_replicas: z._default(int(1, 64), 1),
+    max_replicas: z._default(int(1, 64), 3),
+    preferred: z._default(z.array(z.string()), []),
+    excluded: z._default(z.array(z.string()), []),
   })
-  .strict()
-  .refine((p) => p.max_replicas >= p.min_replicas, 'max_replicas must be >= min_replicas')
+  .check(z.refine((p) => p.max_replicas >= p.min_replicas, 'max_replicas must be >= min_replicas'))
 
 /** The server on :8888 (gateway, REST API, MCP, dashboard); `ipfs-kit server start` reads it. */
-const server = z
-  .object({
-    host: host.default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8888),
-    /** The daemon's URL; by default read from `<data>/api`. */
-    daemon_url: z.string().url().optional(),
-    enable_dashboard: z.boolean().default(true),
-    /**
-     * Bound to a non-loopback host, every route needs the API token; true opens the gateway
-     * (`/ipfs/...`) to anyone who can reach it, as a public gateway. No effect on loopback.
-     */
-    public_gateway: z.boolean().default(false),
-    /** Request bodies (API calls, MCP messages) larger than this are refused with 413. */
-    max_body_size: size.default(16 * 1024 * 1024),
-    /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
-    max_upload_size: size.default(1024 * 1024 * 1024),
-    /** Open client connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
-    max_connections: z.number().int().min(8).max(100_000).default(1024),
-    /** `/api/events` streams open at once (each also holds one of the daemon's); one more is refused with 503. */
-    max_sse_clients: z.number().int().min(1).max(10_000).default(32),
-    /** Request headers larger than this are refused (431); 64 KiB holds the longest values the routes take. */
-    max_header_size: headerSize,
-  })
-  .strict()
+const server = z.strictObject({
+  host: z._default(host, '127.0.0.1'),
+  port: z._default(int(0, 65535), 8888),
+  /** The daemon's URL; by default read from `<data>/api`. */
+  daemon_url: z.optional(z.url()),
+  enable_dashboard: z._default(z.boolean(), true),
+  /**
+   * Bound to a non-loopback host, every route needs the API token; true opens the gateway
+   * (`/ipfs/...`) to anyone who can reach it, as a public gateway. No effect on loopback.
+   */
+  public_gateway: z._default(z.boolean(), false),
+  /** Request bodies (API calls, MCP messages) larger than this are refused with 413. */
+  max_body_size: z._default(size, 16 * 1024 * 1024),
+  /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
+  max_upload_size: z._default(size, 1024 * 1024 * 1024),
+  /** Open client connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
+  max_connections: z._default(int(8, 100_000), 1024),
+  /** `/api/events` streams open at once (each also holds one of the daemon's); one more is refused with 503. */
+  max_sse_clients: z._default(int(1, 10_000), 32),
+  /** Request headers larger than this are refused (431); 64 KiB holds the longest values the routes take. */
+  max_header_size: headerSize,
+})
 
-/** Every config key, its type and default. One place: the CLI, daemon and server all read this. */
-export const ConfigSchema = z
-  .object({
-    host: host.default('127.0.0.1'),
-    /** 0 picks a free port; the daemon writes the one it got to `<data>/api`. */
-    port: z.number().int().min(0).max(65535).default(8887),
-    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-    /** Seconds, at least one: a shorter loop would keep the daemon busy probing. */
-    health_check_interval: z.number().min(1).max(86_400).default(30),
-    replication_sync_interval: z.number().min(1).max(86_400).default(300),
-    max_log_size: size.default(100_000_000),
-    /** Rotated log files kept per log, besides the current one. */
-    log_files_kept: z.number().int().min(1).max(100).default(5),
-    /** Re-hash every block read from the local blockstore (Kubo's Datastore.HashOnRead; default off, as Kubo). */
-    hash_on_read: z.boolean().default(false),
-    /** `GET /events` streams open at once; one more is refused with 503 (each costs a bounded buffer). */
-    max_sse_clients: z.number().int().min(1).max(10_000).default(64),
-    /** Open API connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
-    max_connections: z.number().int().min(8).max(100_000).default(1024),
-    /** Request bodies to the daemon's API larger than this are refused with 413 (a pin request is < 64 KiB). */
-    max_body_size: size
-      .pipe(
-        z
-          .number()
-          .min(1024)
-          .max(64 * 1024 * 1024),
-      )
-      .default(1024 * 1024),
-    /** Request headers to the daemon's API larger than this are refused (431); 64 KiB holds the longest filters. */
-    max_header_size: headerSize,
-    /** Storage backends besides the always-present `local` one. */
-    backends: z.array(backendEntry).default([]),
-    /** The policy of a pin that does not set its own. */
-    replication: policy.default({ min_replicas: 1, max_replicas: 3, preferred: [], excluded: [] }),
-    server: server.default({
-      host: '127.0.0.1',
-      port: 8888,
-      enable_dashboard: true,
-      public_gateway: false,
-      max_body_size: 16_777_216,
-      max_upload_size: 1_073_741_824,
-      max_connections: 1024,
-      max_sse_clients: 32,
-      max_header_size: 65_536,
+/**
+ * Every config key, its type and default. One place: the CLI, daemon and server all read this.
+ * Written with zod/mini, not classic zod: every command loads it, and classic zod's schemas (a
+ * bound method each per schema) cost a small command about 10 ms more to build.
+ */
+export const ConfigSchema = z.strictObject({
+  host: z._default(host, '127.0.0.1'),
+  /** 0 picks a free port; the daemon writes the one it got to `<data>/api`. */
+  port: z._default(int(0, 65535), 8887),
+  log_level: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info'),
+  /** Seconds, at least one: a shorter loop would keep the daemon busy probing. */
+  health_check_interval: z._default(num(1, 86_400), 30),
+  replication_sync_interval: z._default(num(1, 86_400), 300),
+  max_log_size: z._default(size, 100_000_000),
+  /** Rotated log files kept per log, besides the current one. */
+  log_files_kept: z._default(int(1, 100), 5),
+  /** Re-hash every block read from the local blockstore (Kubo's Datastore.HashOnRead; default off, as Kubo). */
+  hash_on_read: z._default(z.boolean(), false),
+  /** `GET /events` streams open at once; one more is refused with 503 (each costs a bounded buffer). */
+  max_sse_clients: z._default(int(1, 10_000), 64),
+  /** Open API connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
+  max_connections: z._default(int(8, 100_000), 1024),
+  /** Request bodies to the daemon's API larger than this are refused with 413 (a pin request is < 64 KiB). */
+  max_body_size: z._default(z.pipe(size, num(1024, 64 * 1024 * 1024)), 1024 * 1024),
+  /** Request headers to the daemon's API larger than this are refused (431); 64 KiB holds the longest filters. */
+  max_header_size: headerSize,
+  /** Storage backends besides the always-present `local` one. */
+  backends: z._default(z.array(backendEntry), []),
+  /** The policy of a pin that does not set its own. */
+  replication: z._default(policy, { min_replicas: 1, max_replicas: 3, preferred: [], excluded: [] }),
+  server: z._default(server, {
+    host: '127.0.0.1',
+    port: 8888,
+    enable_dashboard: true,
+    public_gateway: false,
+    max_body_size: 16_777_216,
+    max_upload_size: 1_073_741_824,
+    max_connections: 1024,
+    max_sse_clients: 32,
+    max_header_size: 65_536,
+  }),
+  node: z._default(
+    z.strictObject({
+      /** libp2p listen addresses of the embedded node while it serves (`ipfs-kit ipfs serve`). */
+      listen: z._default(z.array(multiaddr), ['/ip4/127.0.0.1/tcp/4101']),
+      /** Peers the node dials to fetch missing blocks over bitswap; none by default (offline-safe). */
+      peers: z._default(z.array(multiaddr), []),
+      /** How long a fetch of a missing block may take before it fails, in milliseconds. */
+      fetch_timeout_ms: z._default(z.int().check(z.positive()), 30_000),
     }),
-    node: z
-      .object({
-        /** libp2p listen addresses of the embedded node while it serves (`ipfs-kit ipfs serve`). */
-        listen: z.array(multiaddr).default(['/ip4/127.0.0.1/tcp/4101']),
-        /** Peers the node dials to fetch missing blocks over bitswap; none by default (offline-safe). */
-        peers: z.array(multiaddr).default([]),
-        /** How long a fetch of a missing block may take before it fails, in milliseconds. */
-        fetch_timeout_ms: z.number().int().positive().default(30_000),
-      })
-      .strict()
-      .default({ listen: ['/ip4/127.0.0.1/tcp/4101'], peers: [], fetch_timeout_ms: 30_000 }),
-  })
-  .strict()
+    { listen: ['/ip4/127.0.0.1/tcp/4101'], peers: [], fetch_timeout_ms: 30_000 },
+  ),
+})
 
 /** Backend config keys that hold a credential: shown as `REDACTED`, never logged or answered. */
 export const SECRET_KEY = /(secret|token|password|credential|^access_key|_access_key)/i
