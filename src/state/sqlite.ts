@@ -15,11 +15,23 @@ import { NativeAddonError } from '../errors.ts'
  */
 const CACHE_KIB = 4000
 
+let addon: string | undefined
+
+/**
+ * The addon's file, named to better-sqlite3 directly. Without it, better-sqlite3 asks the
+ * `bindings` package, which searches a dozen paths from a parsed stack trace; and the CLI bundle
+ * (scripts/build-cli.mjs), which carries better-sqlite3's JavaScript, has no `bindings` search root.
+ */
+function addonPath(): string {
+  addon ??= createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node')
+  return addon
+}
+
 /** Opens a SQLite database; throws NativeAddonError when better-sqlite3's addon cannot load here. */
 export function openSqlite(path: string, options?: Database.Options): Database.Database {
   let db: Database.Database
   try {
-    db = new Database(path, options)
+    db = new Database(path, { nativeBinding: addonPath(), ...options })
   } catch (err) {
     throw addonError(err) ?? err
   }
@@ -50,7 +62,10 @@ export function addonError(err: unknown): NativeAddonError | undefined {
     what = `better-sqlite3's native addon was built for another Node.js (NODE_MODULE_VERSION ${abi[1]}; Node ${process.version} needs ${abi[2]})`
   } else if (e?.code === 'ERR_DLOPEN_FAILED' && message.includes('better_sqlite3')) {
     what = `better-sqlite3's native addon does not load in Node ${process.version} (${message.split('\n')[0]})`
-  } else if (message.startsWith('Could not locate the bindings file')) {
+  } else if (
+    message.startsWith('Could not locate the bindings file') ||
+    (e?.code === 'MODULE_NOT_FOUND' && message.includes('better_sqlite3.node'))
+  ) {
     what = `better-sqlite3's native addon is not built`
   } else {
     return undefined
