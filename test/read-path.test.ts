@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { createReadStream, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { BIN, run, suiteTempDir } from './helpers/cli.ts'
@@ -161,6 +169,38 @@ describe('the read path: bounded memory for any file size', () => {
     const again = await run(['ipfs', 'get', cid, '-o', out], { home })
     assert.equal(again.code, 1)
     assert.match(again.stderr, /already exists/)
+  })
+
+  it('cat into a regular file (written a page per call) gives the stored bytes, whole and by range', async () => {
+    const home = join(tmp.dir, 'file-out-home')
+    const file = join(tmp.dir, 'file-out.bin')
+    // 3 MiB and an odd tail: twelve 256 KiB leaves and a short one
+    writeRandomFile(file, 3 * MiB + 4_321, 'file-out')
+    const source = readFileSync(file)
+    for (const version of ['0', '1']) {
+      const added = await run(['ipfs', 'add', '-Q', '--cid-version', version, file], { home })
+      assert.equal(added.code, 0, added.stderr)
+      const cid = added.stdout.toString().trim()
+      for (const [range, expected] of [
+        [[], source],
+        [['--offset', '100001', '--length', '1000003'], source.subarray(100_001, 1_100_004)],
+      ] as const) {
+        const out = join(tmp.dir, `file-out-v${version}-${range.length}.bin`)
+        const fd = openSync(out, 'w')
+        const child = spawn(process.execPath, [BIN, 'ipfs', 'cat', cid, ...range], {
+          env: { ...process.env, IPFS_KIT_HOME: home },
+          stdio: ['ignore', fd, 'pipe'],
+        })
+        closeSync(fd)
+        let stderr = ''
+        child.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString()
+        })
+        const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)))
+        assert.equal(code, 0, stderr)
+        assert.ok(readFileSync(out).equals(expected), `CIDv${version} ${range.join(' ') || 'whole'}`)
+      }
+    }
   })
 
   it('a corrupt block: a clear error naming the CID when verifying, and repo verify finds it in both modes', async () => {
