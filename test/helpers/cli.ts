@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before } from 'node:test'
+import { before } from 'node:test'
 
 /** The built CLI (npm test builds it first). */
 export const BIN = new URL('../../bin/ipfs-kit.js', import.meta.url).pathname
@@ -44,13 +44,24 @@ export function tempDir(prefix = 'ipfs-kit-test-'): { dir: string; cleanup: () =
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** A temporary directory made before a suite's tests run and removed after them. */
+/** Cleanups of the suite directories of this test file, run when its process exits. */
+const suiteCleanups: (() => void)[] = []
+process.once('exit', () => {
+  for (const cleanup of suiteCleanups) cleanup()
+})
+
+/**
+ * A temporary directory made before a suite's tests run and removed when the test file's process
+ * exits. Not in an `after` hook: a suite's hooks run in the order they were registered, so this one
+ * (registered first, at the top of a describe) ran before the suite's own `after` had stopped the
+ * daemon still writing into the directory (CI once failed on it: ENOTEMPTY on the pin index).
+ */
 export function suiteTempDir(): { readonly dir: string } {
   let made: { dir: string; cleanup: () => void } | undefined
   before(() => {
     made = tempDir()
+    suiteCleanups.push(made.cleanup)
   })
-  after(() => made?.cleanup())
   return {
     get dir() {
       if (made == null) throw new Error('suiteTempDir() is only usable inside tests')
