@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
+import { exited } from './helpers/child.ts'
 import { run, suiteTempDir } from './helpers/cli.ts'
 import { startDaemon, writeConfig } from './helpers/daemon.ts'
 
@@ -21,6 +23,29 @@ function bystander() {
     },
   }
 }
+
+const SRC = new URL('../src/', import.meta.url).pathname
+
+/**
+ * A starter: loads, says "ready", takes the lock on "go" (a line on stdin), says "won" or the
+ * error, and holds what it won until stdin ends.
+ */
+const STARTER = `
+import { createInterface } from 'node:readline'
+import { acquireLock } from '${SRC}daemon/lifecycle.ts'
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+console.log('ready')
+await lines.next()
+let lock
+try {
+  lock = acquireLock(process.argv[2])
+  console.log('won')
+} catch (err) {
+  console.log(err.message)
+}
+await lines.next()
+lock?.release()
+`
 
 /**
  * A pid file as a killed daemon leaves it (this version's `<pid>\n<nonce>\n`, or an older version's
@@ -112,6 +137,47 @@ describe('one daemon per data directory, by an OS lock', () => {
       } finally {
         assert.equal((await run(['daemon', 'stop'], { home })).code, 0)
       }
+    }
+  })
+
+  it('starters released at the same instant on older lock files: one takes each, every other is told who holds it', async () => {
+    // the CLI race above, tighter: each starter is loaded and waiting, and all take the lock at once,
+    // so one empties the old file while another has just read it (it said "not a database")
+    const DIRS = 8
+    const script = join(tmp.dir, 'starter.mts')
+    writeFileSync(script, STARTER)
+    const starters = []
+    for (let d = 0; d < DIRS; d++) {
+      const home = join(tmp.dir, `instant-${d}`)
+      mkdirSync(home, { recursive: true })
+      writeFileSync(join(home, 'daemon.lock'), '999999\n')
+      for (let s = 0; s < 3; s++) {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, home], {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        })
+        starters.push({
+          home,
+          child,
+          lines: createInterface({ input: child.stdout })[Symbol.asyncIterator](),
+        })
+      }
+    }
+    try {
+      for (const s of starters) assert.equal((await s.lines.next()).value, 'ready')
+      for (const s of starters) s.child.stdin.write('go\n')
+      const said = await Promise.all(
+        starters.map(async (s) => ({ home: s.home, line: (await s.lines.next()).value })),
+      )
+      for (let d = 0; d < DIRS; d++) {
+        const home = join(tmp.dir, `instant-${d}`)
+        const lines = said.filter((s) => s.home === home).map((s) => s.line as string)
+        assert.equal(lines.filter((l) => l === 'won').length, 1, lines.join('\n'))
+        for (const l of lines.filter((l) => l !== 'won'))
+          assert.match(l, /^a daemon is already running on .* \(pid \d+\)/)
+      }
+    } finally {
+      for (const s of starters) s.child.stdin.end()
+      for (const s of starters) assert.equal(await exited(s.child), 0)
     }
   })
 

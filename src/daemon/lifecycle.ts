@@ -78,13 +78,16 @@ export function acquireLock(dataDir: string, role: Role = 'daemon'): DaemonLock 
   }
 }
 
+/** How long a starter waits on a held lock before it says who holds it. */
+const LOCK_WAIT_MS = 2000
+
 function openLock(lock: string, role: Role): Database.Database {
   for (let attempt = 0; ; attempt++) {
     let db: Database.Database | undefined
     try {
-      db = openSqlite(lock)
-      // a `daemon status` or `stop` probing the lock holds it for microseconds: wait that out
-      db.pragma('busy_timeout = 2000')
+      // a `daemon status` or `stop` probing the lock holds it for microseconds: wait that out, but
+      // not better-sqlite3's default 5 s, which every statement (the open's own pragma too) waits
+      db = openSqlite(lock, { timeout: LOCK_WAIT_MS })
       // nothing is ever written: no rollback journal, so a killed daemon leaves no journal behind
       db.pragma('journal_mode = MEMORY')
       db.exec('BEGIN EXCLUSIVE')
@@ -100,7 +103,7 @@ function openLock(lock: string, role: Role): Database.Database {
           `a ${role} is already running on ${dir}${pid == null ? '' : ` (pid ${pid})`}: stop it with \`ipfs-kit ${role} stop\``,
         )
       }
-      if (code === 'SQLITE_NOTADB' && attempt === 0 && clearLegacyLock(lock)) continue
+      if (code === 'SQLITE_NOTADB' && attempt < 2 && clearLegacyLock(lock)) continue
       throw new RepoError(`cannot take the ${role} lock ${lock}: ${(err as Error).message}`, { cause: err })
     }
   }
@@ -109,7 +112,8 @@ function openLock(lock: string, role: Role): Database.Database {
 /**
  * Versions before the OS lock wrote `<pid>\n` into daemon.lock. Such a file whose pid is gone is
  * emptied (never removed: a new daemon may already hold the path's lock, and its file is empty, so
- * emptying it again changes nothing). A live pid is an older daemon that still runs: refused.
+ * emptying it again changes nothing). A live pid is an older daemon that still runs: refused. A file
+ * found empty was emptied by a starter racing this one since SQLite read it: worth one more try.
  */
 function clearLegacyLock(lock: string): boolean {
   let text: string
@@ -118,6 +122,7 @@ function clearLegacyLock(lock: string): boolean {
   } catch {
     return false
   }
+  if (text === '') return true
   const match = /^(\d+)\n?$/.exec(text)
   if (match == null) return false
   const pid = Number(match[1])
@@ -139,8 +144,8 @@ export function lockHeld(dataDir: string, role: Role = 'daemon'): boolean {
   if (!existsSync(lock)) return false
   let db: Database.Database | undefined
   try {
-    db = openSqlite(lock, { readonly: true, fileMustExist: true })
-    db.pragma('busy_timeout = 0')
+    // timeout 0: the open's own pragma would otherwise wait out better-sqlite3's default 5 s
+    db = openSqlite(lock, { readonly: true, fileMustExist: true, timeout: 0 })
     db.prepare('SELECT count(*) FROM sqlite_master').get()
     return false
   } catch (err) {
