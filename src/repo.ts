@@ -1,7 +1,8 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { PackStore } from './blockstore/pack-store.ts'
-import { type Config, loadConfig } from './config/config.ts'
+import type { Config } from './config/config.ts'
+import { configOf } from './config/defaults.ts'
 import { RepoError } from './errors.ts'
 import { openStateDb, type StateDb } from './state/db.ts'
 import { PinStore } from './state/pins.ts'
@@ -23,10 +24,13 @@ export class Repo {
     this.blocks = blocks
   }
 
-  /** Opens the data directory, creating it on first use; a clear RepoError if it is unusable. */
+  /**
+   * Opens the data directory, creating it on first use; a clear RepoError if it is unusable. The
+   * config is the directory's own unless given (the CLI gives it: see `withRepo`).
+   */
   static open(dir: string, config?: Config): Repo {
     ensureWritableDir(dir)
-    config ??= loadConfig(dir)
+    config ??= configOf(dir)
     const blocks = PackStore.open(join(dir, 'blocks'))
     blocks.hashOnRead = config.hash_on_read
     return new Repo(dir, config, blocks)
@@ -60,7 +64,8 @@ export class Repo {
   }
 }
 
-function ensureWritableDir(dir: string): void {
+/** Creates the data directory on first use; a clear RepoError if it is not a usable directory. */
+export function ensureWritableDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     if (!statSync(dir).isDirectory()) throw new Error('not a directory')

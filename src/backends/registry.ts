@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { BACKEND_NAME, type Config, ConfigSchema } from '../config/config.ts'
+import { BACKEND_NAME, type Config, configSchema } from '../config/config.ts'
 import { InvalidInputError } from '../errors.ts'
 import type { Repo } from '../repo.ts'
 import { FilesystemBackend, FilesystemOptions } from './filesystem.ts'
@@ -141,7 +141,11 @@ export function backendEntrySchema(): Record<string, unknown> {
  * change names only what it changes), each as validated, `backends` as {@link backendEntrySchema}.
  */
 export function configFileSchema(): Record<string, unknown> {
-  const s = z.toJSONSchema(ConfigSchema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as {
+  const s = z.toJSONSchema(configSchema(), {
+    target: 'openapi-3.0',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as {
     properties: Record<string, unknown>
   }
   return { ...s, properties: { ...s.properties, backends: { type: 'array', items: backendEntrySchema() } } }

@@ -10,11 +10,15 @@ export function globals(cmd: Command): GlobalOptions {
 
 /** Opens the data directory named by the flags, runs `fn`, and always closes it. */
 export async function withRepo<T>(cmd: Command, fn: (repo: Repo) => Promise<T>): Promise<T> {
-  const [{ Repo }, { resolveDataDir }] = await Promise.all([
+  const [{ ensureWritableDir, Repo }, { defaultConfig, resolveDataDir }] = await Promise.all([
     import('../repo.ts'),
-    import('../config/config.ts'),
+    import('../config/defaults.ts'),
   ])
-  const repo = Repo.open(resolveDataDir(globals(cmd).dataDir))
+  const dir = resolveDataDir(globals(cmd).dataDir)
+  ensureWritableDir(dir) // an unusable directory is named as such before its config.json is looked for
+  // the schema (and zod) only when config.json or an IPFS_KIT_* variable sets something to check
+  const config = defaultConfig(dir) ?? (await import('../config/config.ts')).loadConfig(dir)
+  const repo = Repo.open(dir, config)
   try {
     return await fn(repo)
   } finally {

@@ -6,7 +6,7 @@ import { globals } from './context.ts'
 export async function daemonClient(cmd: Command): Promise<DaemonClient> {
   const [{ DaemonClient }, { resolveDataDir }] = await Promise.all([
     import('../client/daemon-client.ts'),
-    import('../config/config.ts'),
+    import('../config/defaults.ts'),
   ])
   const g = globals(cmd) as { dataDir?: string; api?: string }
   return new DaemonClient({ dataDir: resolveDataDir(g.dataDir), url: g.api })
@@ -16,7 +16,7 @@ export async function daemonClient(cmd: Command): Promise<DaemonClient> {
 export async function runningDaemon(cmd: Command): Promise<DaemonClient | undefined> {
   const [{ DaemonClient }, { resolveDataDir }, { apiUrl }] = await Promise.all([
     import('../client/daemon-client.ts'),
-    import('../config/config.ts'),
+    import('../config/defaults.ts'),
     import('../daemon/lifecycle.ts'),
   ])
   const g = globals(cmd) as { dataDir?: string; api?: string }

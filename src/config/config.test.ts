@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { tempDir } from '../../test/helpers/cli.ts'
 import { InvalidInputError } from '../errors.ts'
-import { loadConfig, parseSize, resolveConfig } from './config.ts'
+import { CONFIG_DEFAULTS, loadConfig, parseSize, resolveConfig, validateConfig } from './config.ts'
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -19,6 +19,30 @@ describe('config', () => {
       assert.equal(c.max_log_size, 100_000_000)
       assert.equal(c.data_dir, tmp.dir)
       assert.deepEqual(c.node.peers, [])
+    } finally {
+      tmp.cleanup()
+    }
+  })
+
+  it('without any config (no file, variable or flag) gives exactly what the schema gives, as a fresh copy', () => {
+    // the no-config path skips the schema: its plain defaults must be the schema's, key for key
+    assert.deepEqual(validateConfig({}, 'test'), CONFIG_DEFAULTS)
+    const tmp = tempDir()
+    try {
+      const a = loadConfig(tmp.dir, {}, {})
+      assert.deepEqual(a, { ...validateConfig({}, 'test'), data_dir: tmp.dir })
+      a.node.peers.push('/ip4/127.0.0.1/tcp/1')
+      a.replication.min_replicas = 2
+      assert.deepEqual(
+        loadConfig(tmp.dir, {}, {}).node.peers,
+        [],
+        'a caller changing its copy changes no other',
+      )
+      assert.equal(CONFIG_DEFAULTS.replication.min_replicas, 1)
+      // any one layer set: validated as before, the rest from the defaults
+      writeFileSync(join(tmp.dir, 'config.json'), '{}')
+      assert.deepEqual(loadConfig(tmp.dir, {}, {}), { ...CONFIG_DEFAULTS, data_dir: tmp.dir })
+      assert.throws(() => loadConfig(tmp.dir, {}, { IPFS_KIT_PORT: '70000' }), /invalid config key "port"/)
     } finally {
       tmp.cleanup()
     }

@@ -1,162 +1,169 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
 import * as z from 'zod/mini'
 import en from 'zod/v4/locales/en.js'
 import { InvalidInputError, RepoError } from '../errors.ts'
+import {
+  CONFIG_DEFAULTS,
+  configPath,
+  ENV_KEYS,
+  envName,
+  resolveDataDir,
+  setConfigLoader,
+} from './defaults.ts'
 import { parseSize, SIZE_TEXT } from './size.ts'
 
-export { parseSize }
-
-// zod/mini carries no messages of its own: the same English ones as classic zod's
-z.config(en())
-
-const multiaddr = z
-  .string()
-  .check(z.regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, 'must be a multiaddr such as /ip4/127.0.0.1/tcp/4101'))
-
-/** A whole number in [min, max]. */
-const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max))
-
-/** A number in [min, max]. */
-const num = (min: number, max: number) => z.number().check(z.minimum(min), z.maximum(max))
-
-const size = z.pipe(
-  z.union([
-    z.int().check(z.positive()),
-    z.string().check(z.regex(SIZE_TEXT, 'must be bytes or a size such as 100MB, 64KiB')),
-  ]),
-  z.transform((v: number | string, ctx) => {
-    let bytes: number
-    try {
-      bytes = parseSize(v)
-    } catch (err) {
-      ctx.issues.push({ code: 'custom', message: (err as Error).message, input: v })
-      return z.NEVER
-    }
-    // "0" or "0.1B" would pass the pattern and mean nothing: a size is at least a byte
-    if (bytes < 1) {
-      ctx.issues.push({ code: 'custom', message: `"${v}" is less than one byte`, input: v })
-      return z.NEVER
-    }
-    return bytes
-  }),
-)
-
-/** A host to listen on: a name or an IPv4/IPv6 address, no scheme, port or path. */
-const host = z
-  .string()
-  .check(
-    z.minLength(1),
-    z.maxLength(253),
-    z.regex(
-      /^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/,
-      'must be a host name or an IP address, such as 127.0.0.1 or ::1',
-    ),
-  )
-
-/** A request header limit: 16 KiB to 1 MiB (node's own default is 16 KiB). */
-const headerSize = z._default(z.pipe(size, num(16 * 1024, 1024 * 1024)), 64 * 1024)
+export { CONFIG_DEFAULTS, configPath, parseSize, resolveDataDir }
 
 /** Backend names appear in URLs, file names and logs: keep them plain. */
 export const BACKEND_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
 
-const backendEntry = z.catchall(
-  z.object({
-    name: z
-      .string()
-      .check(z.regex(BACKEND_NAME, 'must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit')),
-    type: z.string().check(z.minLength(1)),
-  }),
-  z.unknown(),
-)
-
-const policy = z
-  .strictObject({
-    min_replicas: z._default(int(1, 64), 1),
-    max_replicas: z._default(int(1, 64), 3),
-    preferred: z._default(z.array(z.string()), []),
-    excluded: z._default(z.array(z.string()), []),
-  })
-  .check(z.refine((p) => p.max_replicas >= p.min_replicas, 'max_replicas must be >= min_replicas'))
-
-/** The server on :8888 (gateway, REST API, MCP, dashboard); `ipfs-kit server start` reads it. */
-const server = z.strictObject({
-  host: z._default(host, '127.0.0.1'),
-  port: z._default(int(0, 65535), 8888),
-  /** The daemon's URL; by default read from `<data>/api`. */
-  daemon_url: z.optional(z.url()),
-  enable_dashboard: z._default(z.boolean(), true),
-  /**
-   * Bound to a non-loopback host, every route needs the API token; true opens the gateway
-   * (`/ipfs/...`) to anyone who can reach it, as a public gateway. No effect on loopback.
-   */
-  public_gateway: z._default(z.boolean(), false),
-  /** Request bodies (API calls, MCP messages) larger than this are refused with 413. */
-  max_body_size: z._default(size, 16 * 1024 * 1024),
-  /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
-  max_upload_size: z._default(size, 1024 * 1024 * 1024),
-  /** Open client connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
-  max_connections: z._default(int(8, 100_000), 1024),
-  /** `/api/events` streams open at once (each also holds one of the daemon's); one more is refused with 503. */
-  max_sse_clients: z._default(int(1, 10_000), 32),
-  /** Request headers larger than this are refused (431); 64 KiB holds the longest values the routes take. */
-  max_header_size: headerSize,
-})
-
 /**
  * Every config key, its type and default. One place: the CLI, daemon and server all read this.
  * Written with zod/mini, not classic zod: every command loads it, and classic zod's schemas (a
- * bound method each per schema) cost a small command about 10 ms more to build.
+ * bound method each per schema) cost a small command about 10 ms more to build. Built on first
+ * use (see {@link configSchema}): building even this one costs a small command about 8 ms.
  */
-export const ConfigSchema = z.strictObject({
-  host: z._default(host, '127.0.0.1'),
-  /** 0 picks a free port; the daemon writes the one it got to `<data>/api`. */
-  port: z._default(int(0, 65535), 8887),
-  log_level: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info'),
-  /** Seconds, at least one: a shorter loop would keep the daemon busy probing. */
-  health_check_interval: z._default(num(1, 86_400), 30),
-  replication_sync_interval: z._default(num(1, 86_400), 300),
-  max_log_size: z._default(size, 100_000_000),
-  /** Rotated log files kept per log, besides the current one. */
-  log_files_kept: z._default(int(1, 100), 5),
-  /** Re-hash every block read from the local blockstore (Kubo's Datastore.HashOnRead; default off, as Kubo). */
-  hash_on_read: z._default(z.boolean(), false),
-  /** `GET /events` streams open at once; one more is refused with 503 (each costs a bounded buffer). */
-  max_sse_clients: z._default(int(1, 10_000), 64),
-  /** Open API connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
-  max_connections: z._default(int(8, 100_000), 1024),
-  /** Request bodies to the daemon's API larger than this are refused with 413 (a pin request is < 64 KiB). */
-  max_body_size: z._default(z.pipe(size, num(1024, 64 * 1024 * 1024)), 1024 * 1024),
-  /** Request headers to the daemon's API larger than this are refused (431); 64 KiB holds the longest filters. */
-  max_header_size: headerSize,
-  /** Storage backends besides the always-present `local` one. */
-  backends: z._default(z.array(backendEntry), []),
-  /** The policy of a pin that does not set its own. */
-  replication: z._default(policy, { min_replicas: 1, max_replicas: 3, preferred: [], excluded: [] }),
-  server: z._default(server, {
-    host: '127.0.0.1',
-    port: 8888,
-    enable_dashboard: true,
-    public_gateway: false,
-    max_body_size: 16_777_216,
-    max_upload_size: 1_073_741_824,
-    max_connections: 1024,
-    max_sse_clients: 32,
-    max_header_size: 65_536,
-  }),
-  node: z._default(
-    z.strictObject({
-      /** libp2p listen addresses of the embedded node while it serves (`ipfs-kit ipfs serve`). */
-      listen: z._default(z.array(multiaddr), ['/ip4/127.0.0.1/tcp/4101']),
-      /** Peers the node dials to fetch missing blocks over bitswap; none by default (offline-safe). */
-      peers: z._default(z.array(multiaddr), []),
-      /** How long a fetch of a missing block may take before it fails, in milliseconds. */
-      fetch_timeout_ms: z._default(z.int().check(z.positive()), 30_000),
+function buildConfigSchema() {
+  // zod/mini carries no messages of its own: the same English ones as classic zod's
+  z.config(en())
+  const multiaddr = z
+    .string()
+    .check(z.regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, 'must be a multiaddr such as /ip4/127.0.0.1/tcp/4101'))
+
+  /** A whole number in [min, max]. */
+  const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max))
+
+  /** A number in [min, max]. */
+  const num = (min: number, max: number) => z.number().check(z.minimum(min), z.maximum(max))
+
+  const size = z.pipe(
+    z.union([
+      z.int().check(z.positive()),
+      z.string().check(z.regex(SIZE_TEXT, 'must be bytes or a size such as 100MB, 64KiB')),
+    ]),
+    z.transform((v: number | string, ctx) => {
+      let bytes: number
+      try {
+        bytes = parseSize(v)
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', message: (err as Error).message, input: v })
+        return z.NEVER
+      }
+      // "0" or "0.1B" would pass the pattern and mean nothing: a size is at least a byte
+      if (bytes < 1) {
+        ctx.issues.push({ code: 'custom', message: `"${v}" is less than one byte`, input: v })
+        return z.NEVER
+      }
+      return bytes
     }),
-    { listen: ['/ip4/127.0.0.1/tcp/4101'], peers: [], fetch_timeout_ms: 30_000 },
-  ),
-})
+  )
+
+  /** A host to listen on: a name or an IPv4/IPv6 address, no scheme, port or path. */
+  const host = z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(253),
+      z.regex(
+        /^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/,
+        'must be a host name or an IP address, such as 127.0.0.1 or ::1',
+      ),
+    )
+
+  /** A request header limit: 16 KiB to 1 MiB (node's own default is 16 KiB). */
+  const headerSize = z._default(z.pipe(size, num(16 * 1024, 1024 * 1024)), 64 * 1024)
+
+  const backendEntry = z.catchall(
+    z.object({
+      name: z
+        .string()
+        .check(z.regex(BACKEND_NAME, 'must be 1-63 of a-z, 0-9, _ and -, starting with a letter or digit')),
+      type: z.string().check(z.minLength(1)),
+    }),
+    z.unknown(),
+  )
+
+  const policy = z
+    .strictObject({
+      min_replicas: z._default(int(1, 64), 1),
+      max_replicas: z._default(int(1, 64), 3),
+      preferred: z._default(z.array(z.string()), []),
+      excluded: z._default(z.array(z.string()), []),
+    })
+    .check(z.refine((p) => p.max_replicas >= p.min_replicas, 'max_replicas must be >= min_replicas'))
+
+  /** The server on :8888 (gateway, REST API, MCP, dashboard); `ipfs-kit server start` reads it. */
+  const server = z.strictObject({
+    host: z._default(host, '127.0.0.1'),
+    port: z._default(int(0, 65535), 8888),
+    /** The daemon's URL; by default read from `<data>/api`. */
+    daemon_url: z.optional(z.url()),
+    enable_dashboard: z._default(z.boolean(), true),
+    /**
+     * Bound to a non-loopback host, every route needs the API token; true opens the gateway
+     * (`/ipfs/...`) to anyone who can reach it, as a public gateway. No effect on loopback.
+     */
+    public_gateway: z._default(z.boolean(), false),
+    /** Request bodies (API calls, MCP messages) larger than this are refused with 413. */
+    max_body_size: z._default(size, 16 * 1024 * 1024),
+    /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
+    max_upload_size: z._default(size, 1024 * 1024 * 1024),
+    /** Open client connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
+    max_connections: z._default(int(8, 100_000), 1024),
+    /** `/api/events` streams open at once (each also holds one of the daemon's); one more is refused with 503. */
+    max_sse_clients: z._default(int(1, 10_000), 32),
+    /** Request headers larger than this are refused (431); 64 KiB holds the longest values the routes take. */
+    max_header_size: headerSize,
+  })
+
+  return z.strictObject({
+    host: z._default(host, '127.0.0.1'),
+    /** 0 picks a free port; the daemon writes the one it got to `<data>/api`. */
+    port: z._default(int(0, 65535), 8887),
+    log_level: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info'),
+    /** Seconds, at least one: a shorter loop would keep the daemon busy probing. */
+    health_check_interval: z._default(num(1, 86_400), 30),
+    replication_sync_interval: z._default(num(1, 86_400), 300),
+    max_log_size: z._default(size, 100_000_000),
+    /** Rotated log files kept per log, besides the current one. */
+    log_files_kept: z._default(int(1, 100), 5),
+    /** Re-hash every block read from the local blockstore (Kubo's Datastore.HashOnRead; default off, as Kubo). */
+    hash_on_read: z._default(z.boolean(), false),
+    /** `GET /events` streams open at once; one more is refused with 503 (each costs a bounded buffer). */
+    max_sse_clients: z._default(int(1, 10_000), 64),
+    /** Open API connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
+    max_connections: z._default(int(8, 100_000), 1024),
+    /** Request bodies to the daemon's API larger than this are refused with 413 (a pin request is < 64 KiB). */
+    max_body_size: z._default(z.pipe(size, num(1024, 64 * 1024 * 1024)), 1024 * 1024),
+    /** Request headers to the daemon's API larger than this are refused (431); 64 KiB holds the longest filters. */
+    max_header_size: headerSize,
+    /** Storage backends besides the always-present `local` one. */
+    backends: z._default(z.array(backendEntry), []),
+    /** The policy of a pin that does not set its own. */
+    replication: z._default(policy, () => structuredClone(CONFIG_DEFAULTS.replication)),
+    server: z._default(server, () => structuredClone(CONFIG_DEFAULTS.server)),
+    node: z._default(
+      z.strictObject({
+        /** libp2p listen addresses of the embedded node while it serves (`ipfs-kit ipfs serve`). */
+        listen: z._default(z.array(multiaddr), ['/ip4/127.0.0.1/tcp/4101']),
+        /** Peers the node dials to fetch missing blocks over bitswap; none by default (offline-safe). */
+        peers: z._default(z.array(multiaddr), []),
+        /** How long a fetch of a missing block may take before it fails, in milliseconds. */
+        fetch_timeout_ms: z._default(z.int().check(z.positive()), 30_000),
+      }),
+      () => structuredClone(CONFIG_DEFAULTS.node),
+    ),
+  })
+}
+
+type Schema = ReturnType<typeof buildConfigSchema>
+let schema: Schema | undefined
+
+/** The config schema, built on first use. */
+export function configSchema(): Schema {
+  schema ??= buildConfigSchema()
+  return schema
+}
 
 /** Backend config keys that hold a credential: shown as `REDACTED`, never logged or answered. */
 export const SECRET_KEY = /(secret|token|password|credential|^access_key|_access_key)/i
@@ -206,38 +213,10 @@ export function keepSecrets(
   return { ...next, backends }
 }
 
-export type ConfigFile = z.input<typeof ConfigSchema>
-export type Config = z.infer<typeof ConfigSchema> & { data_dir: string }
-export type ReplicationPolicy = z.infer<typeof policy>
-export type ServerConfig = z.infer<typeof server>
-
-/** Top-level keys that `IPFS_KIT_<KEY>` environment variables may set. */
-const ENV_KEYS = [
-  'host',
-  'port',
-  'log_level',
-  'health_check_interval',
-  'replication_sync_interval',
-  'max_log_size',
-  'log_files_kept',
-  'hash_on_read',
-  'max_sse_clients',
-  'max_connections',
-  'max_body_size',
-  'max_header_size',
-] as const
-
-/** The data directory: flag > $IPFS_KIT_HOME > ~/.ipfs-kit. */
-export function resolveDataDir(flag?: string): string {
-  const dir = flag ?? process.env.IPFS_KIT_HOME ?? join(homedir(), '.ipfs-kit')
-  if (dir.trim() === '')
-    throw new InvalidInputError('the data directory must not be empty (--data-dir or IPFS_KIT_HOME)')
-  return resolve(dir)
-}
-
-export function configPath(dataDir: string): string {
-  return join(dataDir, 'config.json')
-}
+export type ConfigFile = z.input<Schema>
+export type Config = z.infer<Schema> & { data_dir: string }
+export type ReplicationPolicy = Config['replication']
+export type ServerConfig = Config['server']
 
 /** The raw contents of config.json ({} when absent). */
 export function readConfigFile(dataDir: string): Record<string, unknown> {
@@ -275,10 +254,6 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
         : value
   }
   return out
-}
-
-function envName(key: string): string {
-  return `IPFS_KIT_${key.toUpperCase()}`
 }
 
 /** The layer a config value came from, lowest first: defaults < config.json < IPFS_KIT_* env < flags. */
@@ -332,7 +307,10 @@ export function resolveConfig(
     if (origin === 'env') return `environment ${envName(top)}`
     return configPath(dataDir)
   }
-  const values = validateConfig({ ...file, ...env, ...flags }, sourceOf)
+  const input = { ...file, ...env, ...flags }
+  // nothing set anywhere: the defaults, without building the schema to check them
+  const values =
+    Object.keys(input).length === 0 ? structuredClone(CONFIG_DEFAULTS) : validateConfig(input, sourceOf)
   const origins: ConfigOrigins = {}
   for (const path of leafKeys(values)) origins[path] = originOf(path)
   return { config: { ...values, data_dir: dataDir }, origins }
@@ -346,6 +324,8 @@ export function loadConfig(
 ): Config {
   return resolveConfig(dataDir, { flags: overrides, env }).config
 }
+
+setConfigLoader((dataDir) => loadConfig(dataDir))
 
 /** Dotted paths of every value, descending into objects (arrays are values). */
 function leafKeys(obj: Record<string, unknown>, prefix = ''): string[] {
@@ -370,11 +350,8 @@ function has(obj: Record<string, unknown>, path: string): boolean {
  * Validates a whole config object; `source` names where it came from in the error (or, given a
  * function, where the bad key came from).
  */
-export function validateConfig(
-  value: unknown,
-  source: string | ((key: string) => string),
-): z.infer<typeof ConfigSchema> {
-  const parsed = ConfigSchema.safeParse(value)
+export function validateConfig(value: unknown, source: string | ((key: string) => string)): z.infer<Schema> {
+  const parsed = configSchema().safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     const key = issue.path

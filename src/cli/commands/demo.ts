@@ -34,12 +34,13 @@ export function registerDemo(program: Command): void {
 }
 
 async function runDemo(keep: boolean): Promise<Step[]> {
-  const [{ DaemonClient }, { RouteReader }, { Repo }, { add }, { cat }] = await Promise.all([
+  const [{ DaemonClient }, { RouteReader }, { Repo }, { add }, { cat }, { loadConfig }] = await Promise.all([
     import('../../client/daemon-client.ts'),
     import('../../client/route-reader.ts'),
     import('../../repo.ts'),
     import('../../content/add.ts'),
     import('../../content/export.ts'),
+    import('../../config/config.ts'),
   ])
   const root = mkdtempSync(join(tmpdir(), 'ipfs-kit-demo-'))
   const home = join(root, 'data')
@@ -60,8 +61,9 @@ async function runDemo(keep: boolean): Promise<Step[]> {
   )
   const steps: Step[] = []
   let failedAt: string | undefined
-  const step = async (name: string, fn: () => Promise<string>) => {
-    if (failedAt != null) {
+  /** Runs a step unless one before it failed; `always` runs it anyway (the cleanup). */
+  const step = async (name: string, fn: () => Promise<string>, always = false) => {
+    if (failedAt != null && !always) {
       steps.push({ name, ok: false, ms: 0, detail: `skipped: "${failedAt}" failed` })
       return
     }
@@ -107,7 +109,7 @@ async function runDemo(keep: boolean): Promise<Step[]> {
     await step('add 3 MiB of content (library, no daemon hop)', async () => {
       const file = join(root, 'demo.bin')
       writeFileSync(file, content)
-      const repo = Repo.open(home)
+      const repo = Repo.open(home, loadConfig(home))
       try {
         const [entry] = await add(repo, { paths: [file] }, { cidVersion: 1, pin: false })
         cid = entry!.cid.toString()
@@ -156,7 +158,7 @@ async function runDemo(keep: boolean): Promise<Step[]> {
       return `verified on ${verified.join(', ')}`
     })
     await step('read the content back, byte for byte', async () => {
-      const repo = Repo.open(home)
+      const repo = Repo.open(home, loadConfig(home))
       try {
         const parts: Uint8Array[] = []
         for await (const c of cat(repo.blocks, cid)) parts.push(c)
@@ -167,14 +169,18 @@ async function runDemo(keep: boolean): Promise<Step[]> {
       return `${content.length} bytes identical`
     })
   } finally {
-    await step('stop the daemon', async () => {
-      if (daemon.exitCode == null) {
-        const exited = new Promise((r) => daemon.once('exit', r))
-        daemon.kill('SIGTERM')
-        await exited
-      }
-      return `exit code ${daemon.exitCode}`
-    })
+    await step(
+      'stop the daemon',
+      async () => {
+        if (daemon.exitCode == null) {
+          const exited = new Promise((r) => daemon.once('exit', r))
+          daemon.kill('SIGTERM')
+          await exited
+        }
+        return `exit code ${daemon.exitCode}`
+      },
+      true,
+    ) // a daemon left running would keep this command from ever exiting
     if (!keep) rmSync(root, { recursive: true, force: true })
     else out(`kept ${root}`)
   }
