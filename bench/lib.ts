@@ -153,7 +153,7 @@ export function machineReport(dir: string): string[] {
   return [
     `- nproc: ${sh('nproc', [])}`,
     `- CPU: ${cpu}`,
-    `- Node: ${process.version}`,
+    `- Node: ${process.version}${process.env.NODE_EXTRA_CA_CERTS ? ` (NODE_EXTRA_CA_CERTS is set: ${process.env.NODE_EXTRA_CA_CERTS})` : ''}`,
     `- Kernel: ${sh('uname', ['-sr'])}`,
     `- Work dir: ${dir} (filesystem: ${sh('findmnt', ['-no', 'FSTYPE,SOURCE', '-T', dir]).replace(/\s+/, ' on ')}); durable writes go to this disk`,
     `- Load average (1, 5, 15 min) at start: ${loadavg()}`,
