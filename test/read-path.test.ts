@@ -8,6 +8,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
@@ -240,5 +241,11 @@ describe('the read path: bounded memory for any file size', () => {
       assert.equal(verify.code, 1, verify.stdout.toString() + verify.stderr)
       assert.match(verify.stdout.toString() + verify.stderr, /bafk\w+/)
     }
+    // and so does IPFS_KIT_HASH_ON_READ with no config.json; with neither, the default (off) holds
+    rmSync(join(home, 'config.json'))
+    const byEnv = await run(['ipfs', 'cat', cid], { home, env: { IPFS_KIT_HASH_ON_READ: 'true' } })
+    assert.equal(byEnv.code, 1)
+    assert.match(byEnv.stderr, /corrupt on disk/)
+    assert.equal((await run(['ipfs', 'cat', cid], { home })).code, 0)
   })
 })

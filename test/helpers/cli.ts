@@ -17,12 +17,12 @@ export interface RunResult {
 /** Runs the real `ipfs-kit` binary (under this Node unless `node` names another) with a data directory, optional stdin, and returns its output. */
 export function run(
   args: string[],
-  opts: { home: string; input?: Uint8Array | string; cwd?: string; node?: string },
+  opts: { home: string; input?: Uint8Array | string; cwd?: string; node?: string; env?: NodeJS.ProcessEnv },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(opts.node ?? process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, IPFS_KIT_HOME: opts.home },
+      env: { ...process.env, IPFS_KIT_HOME: opts.home, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     const out: Buffer[] = []
