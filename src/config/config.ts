@@ -26,6 +26,8 @@ export const BACKEND_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
 function buildConfigSchema() {
   // zod/mini carries no messages of its own: the same English ones as classic zod's
   z.config(en())
+  // every default is CONFIG_DEFAULTS' (plain data, read without building this schema)
+  const D = CONFIG_DEFAULTS
   const multiaddr = z
     .string()
     .check(z.regex(/^\/(ip4|ip6|dns|dns4|dns6)\//, 'must be a multiaddr such as /ip4/127.0.0.1/tcp/4101'))
@@ -71,7 +73,7 @@ function buildConfigSchema() {
     )
 
   /** A request header limit: 16 KiB to 1 MiB (node's own default is 16 KiB). */
-  const headerSize = z._default(z.pipe(size, num(16 * 1024, 1024 * 1024)), 64 * 1024)
+  const headerSize = z._default(z.pipe(size, num(16 * 1024, 1024 * 1024)), D.max_header_size)
 
   const backendEntry = z.catchall(
     z.object({
@@ -85,8 +87,8 @@ function buildConfigSchema() {
 
   const policy = z
     .strictObject({
-      min_replicas: z._default(int(1, 64), 1),
-      max_replicas: z._default(int(1, 64), 3),
+      min_replicas: z._default(int(1, 64), D.replication.min_replicas),
+      max_replicas: z._default(int(1, 64), D.replication.max_replicas),
       preferred: z._default(z.array(z.string()), []),
       excluded: z._default(z.array(z.string()), []),
     })
@@ -94,64 +96,64 @@ function buildConfigSchema() {
 
   /** The server on :8888 (gateway, REST API, MCP, dashboard); `ipfs-kit server start` reads it. */
   const server = z.strictObject({
-    host: z._default(host, '127.0.0.1'),
-    port: z._default(int(0, 65535), 8888),
+    host: z._default(host, D.server.host),
+    port: z._default(int(0, 65535), D.server.port),
     /** The daemon's URL; by default read from `<data>/api`. */
     daemon_url: z.optional(z.url()),
-    enable_dashboard: z._default(z.boolean(), true),
+    enable_dashboard: z._default(z.boolean(), D.server.enable_dashboard),
     /**
      * Bound to a non-loopback host, every route needs the API token; true opens the gateway
      * (`/ipfs/...`) to anyone who can reach it, as a public gateway. No effect on loopback.
      */
-    public_gateway: z._default(z.boolean(), false),
+    public_gateway: z._default(z.boolean(), D.server.public_gateway),
     /** Request bodies (API calls, MCP messages) larger than this are refused with 413. */
-    max_body_size: z._default(size, 16 * 1024 * 1024),
+    max_body_size: z._default(size, D.server.max_body_size),
     /** Files uploaded through the dashboard (POST /api/content) larger than this are refused with 413. */
-    max_upload_size: z._default(size, 1024 * 1024 * 1024),
+    max_upload_size: z._default(size, D.server.max_upload_size),
     /** Open client connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
-    max_connections: z._default(int(8, 100_000), 1024),
+    max_connections: z._default(int(8, 100_000), D.server.max_connections),
     /** `/api/events` streams open at once (each also holds one of the daemon's); one more is refused with 503. */
-    max_sse_clients: z._default(int(1, 10_000), 32),
+    max_sse_clients: z._default(int(1, 10_000), D.server.max_sse_clients),
     /** Request headers larger than this are refused (431); 64 KiB holds the longest values the routes take. */
     max_header_size: headerSize,
   })
 
   return z.strictObject({
-    host: z._default(host, '127.0.0.1'),
+    host: z._default(host, D.host),
     /** 0 picks a free port; the daemon writes the one it got to `<data>/api`. */
-    port: z._default(int(0, 65535), 8887),
-    log_level: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info'),
+    port: z._default(int(0, 65535), D.port),
+    log_level: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), D.log_level),
     /** Seconds, at least one: a shorter loop would keep the daemon busy probing. */
-    health_check_interval: z._default(num(1, 86_400), 30),
-    replication_sync_interval: z._default(num(1, 86_400), 300),
-    max_log_size: z._default(size, 100_000_000),
+    health_check_interval: z._default(num(1, 86_400), D.health_check_interval),
+    replication_sync_interval: z._default(num(1, 86_400), D.replication_sync_interval),
+    max_log_size: z._default(size, D.max_log_size),
     /** Rotated log files kept per log, besides the current one. */
-    log_files_kept: z._default(int(1, 100), 5),
+    log_files_kept: z._default(int(1, 100), D.log_files_kept),
     /** Re-hash every block read from the local blockstore (Kubo's Datastore.HashOnRead; default off, as Kubo). */
-    hash_on_read: z._default(z.boolean(), false),
+    hash_on_read: z._default(z.boolean(), D.hash_on_read),
     /** `GET /events` streams open at once; one more is refused with 503 (each costs a bounded buffer). */
-    max_sse_clients: z._default(int(1, 10_000), 64),
+    max_sse_clients: z._default(int(1, 10_000), D.max_sse_clients),
     /** Open API connections at once; more are closed on arrival, so a flood cannot take every descriptor. */
-    max_connections: z._default(int(8, 100_000), 1024),
+    max_connections: z._default(int(8, 100_000), D.max_connections),
     /** Request bodies to the daemon's API larger than this are refused with 413 (a pin request is < 64 KiB). */
-    max_body_size: z._default(z.pipe(size, num(1024, 64 * 1024 * 1024)), 1024 * 1024),
+    max_body_size: z._default(z.pipe(size, num(1024, 64 * 1024 * 1024)), D.max_body_size),
     /** Request headers to the daemon's API larger than this are refused (431); 64 KiB holds the longest filters. */
     max_header_size: headerSize,
     /** Storage backends besides the always-present `local` one. */
     backends: z._default(z.array(backendEntry), []),
     /** The policy of a pin that does not set its own. */
-    replication: z._default(policy, () => structuredClone(CONFIG_DEFAULTS.replication)),
-    server: z._default(server, () => structuredClone(CONFIG_DEFAULTS.server)),
+    replication: z._default(policy, () => structuredClone(D.replication)),
+    server: z._default(server, () => structuredClone(D.server)),
     node: z._default(
       z.strictObject({
         /** libp2p listen addresses of the embedded node while it serves (`ipfs-kit ipfs serve`). */
-        listen: z._default(z.array(multiaddr), ['/ip4/127.0.0.1/tcp/4101']),
+        listen: z._default(z.array(multiaddr), () => [...D.node.listen]),
         /** Peers the node dials to fetch missing blocks over bitswap; none by default (offline-safe). */
         peers: z._default(z.array(multiaddr), []),
         /** How long a fetch of a missing block may take before it fails, in milliseconds. */
-        fetch_timeout_ms: z._default(z.int().check(z.positive()), 30_000),
+        fetch_timeout_ms: z._default(z.int().check(z.positive()), D.node.fetch_timeout_ms),
       }),
-      () => structuredClone(CONFIG_DEFAULTS.node),
+      () => structuredClone(D.node),
     ),
   })
 }
