@@ -2,7 +2,6 @@ import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import type { SpanPool } from '../blockstore/span-pool.ts'
 import { InvalidInputError, IpfsKitError, PathNotFoundError } from '../errors.ts'
-import { readDag } from './links.ts'
 
 export interface ReadOptions {
   signal?: AbortSignal
@@ -61,15 +60,6 @@ function isLocal(store: BlockSource): store is LocalBlocks {
 /** Reads one whole block from any source. */
 export async function readBlock(store: BlockSource, cid: CID, opts: ReadOptions = {}): Promise<Uint8Array> {
   return blockGetter(store, opts)(cid)
-}
-
-/** Every block of a DAG, parents before children, each once. */
-export async function* walkBlocks(
-  store: BlockSource,
-  root: CID,
-  opts: ReadOptions = {},
-): AsyncGenerator<Uint8Array> {
-  for await (const { bytes } of readDag(root, blocksGetter(store, opts))) yield bytes
 }
 
 /** Errors of the exporter (used for HAMT directories) become errors with our codes. */

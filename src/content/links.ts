@@ -5,6 +5,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { blockKey } from '../blockstore/hashing.ts'
 import { InvalidInputError } from '../errors.ts'
+import { type BlockSource, blocksGetter, type ReadOptions } from './blocks.ts'
 
 const CBOR = 0x51
 const JSON_CODEC = 0x0200
@@ -129,4 +130,16 @@ export async function* readDag(
     const children = links(cid, bytes)
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!)
   }
+}
+
+/**
+ * Every block of a DAG, parents before children, each once. (Here, not in blocks.ts: a walk decodes
+ * dag-cbor and dag-json, whose modules `cat`, `get` and `ls` then need not load.)
+ */
+export async function* walkBlocks(
+  store: BlockSource,
+  root: CID,
+  opts: ReadOptions = {},
+): AsyncGenerator<Uint8Array> {
+  for await (const { bytes } of readDag(root, blocksGetter(store, opts))) yield bytes
 }

@@ -1,5 +1,6 @@
 import type { CID } from 'multiformats/cid'
-import { type BlockSource, type ReadOptions, walkBlocks } from './blocks.ts'
+import type { BlockSource, ReadOptions } from './blocks.ts'
+import { walkBlocks } from './links.ts'
 import { describe, type LsEntry } from './ls.ts'
 import { resolve } from './resolve.ts'
 
