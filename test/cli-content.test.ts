@@ -1,8 +1,20 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { join, relative } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { CID } from 'multiformats/cid'
+import { decodeNode } from '../src/content/node.ts'
+import { Repo } from '../src/repo.ts'
 import { run, suiteTempDir, tempDir } from './helpers/cli.ts'
 import { sha256File, writeRandomFile, writeTree } from './helpers/fixtures.ts'
 
@@ -67,6 +79,36 @@ describe('ipfs add / cat / get round trips', () => {
       lines(ls.stdout).map((l) => l.split(' ').at(-1)),
       ['d0/', 'd1/', 'd2/', 'd3/', 'd4/', 'd5/', 'd6/'],
     )
+  })
+
+  it('a HAMT-sharded directory of 4,000 files, with a subtree, a large file and a symlink, comes back identical through get', async () => {
+    const src = join(tmp.dir, 'sharded')
+    mkdirSync(join(src, 'sub', 'deeper'), { recursive: true })
+    // link names and CIDs past 256 KiB make Kubo (and us) shard the directory
+    for (let i = 0; i < 4000; i++)
+      writeFileSync(join(src, `a-file-with-a-rather-long-name-${i}.txt`), `file ${i}\n`)
+    writeFileSync(join(src, 'sub', 'deeper', 'x.txt'), 'deep\n')
+    writeRandomFile(join(src, 'sub', 'big.bin'), 3 * MiB, 'sharded-big')
+    symlinkSync('a-file-with-a-rather-long-name-7.txt', join(src, 'link'))
+    const added = await run(['ipfs', 'add', '-r', '-Q', '--cid-version', '1', src], { home })
+    assert.equal(added.code, 0, added.stderr)
+    const cid = added.stdout.toString().trim()
+    const repo = Repo.open(home)
+    try {
+      const root = CID.parse(cid)
+      assert.equal(decodeNode(root, repo.blocks.read(root)).kind, 'hamt', 'the root is a HAMT shard')
+    } finally {
+      await repo.close()
+    }
+    const out = join(tmp.dir, 'sharded.out')
+    const got = await run(['ipfs', 'get', cid, '-o', out], { home })
+    assert.equal(got.code, 0, got.stderr)
+    assert.equal(got.stderr.toString().trim(), `Saved 4003 file(s) to ${out}`)
+    const files = listFiles(src)
+    assert.equal(files.length, 4003)
+    assert.deepEqual(listFiles(out), files)
+    for (const f of files) assert.ok(readFileSync(join(src, f)).equals(readFileSync(join(out, f))), f)
+    assert.equal(readlinkSync(join(out, 'link')), 'a-file-with-a-rather-long-name-7.txt')
   })
 
   it('cat honours --offset and --length across chunk boundaries', async () => {
