@@ -95,4 +95,35 @@ describe('PackStore', () => {
     assert.equal(store.has(cid), false)
     await store.close()
   })
+
+  it('small blocks (read on the calling thread) and large ones are found again when gc moved their pack after the lookup', async () => {
+    const store = PackStore.open(join(tmp.dir, 'g'))
+    const small = await block('a small block, read with pread(2) on the calling thread')
+    const bigBytes = new Uint8Array(64 << 10).fill(7)
+    const big = { cid: CID.createV1(raw.code, await sha256.digest(bigBytes)), bytes: bigBytes }
+    const writer = store.writer()
+    for (const b of [small, big]) await writer.put(b.cid, b.bytes)
+    await writer.commit()
+    writer.close()
+    // the first lookup of each block answers a pack that gc has since removed
+    const locate = store.locate.bind(store)
+    const stale = new Set<string>()
+    store.locate = (cid) => {
+      const loc = locate(cid)
+      if (loc == null || stale.has(cid.toString())) return loc
+      stale.add(cid.toString())
+      return { ...loc, pack: 999_999 }
+    }
+    for (const b of [small, big]) {
+      stale.clear()
+      assert.deepEqual(Buffer.from(await store.readAsync(b.cid)), Buffer.from(b.bytes), 'readAsync')
+      stale.clear()
+      assert.deepEqual(Buffer.from((await store.readMany([b.cid]))[0]!), Buffer.from(b.bytes), 'readMany')
+    }
+    // and both side by side (one run, read at once)
+    stale.clear()
+    const both = await store.readMany([small.cid, big.cid])
+    assert.deepEqual(Buffer.from(both[1]!), Buffer.from(big.bytes))
+    await store.close()
+  })
 })

@@ -28,6 +28,14 @@ const MAX_OUTSTANDING_BYTES = 64 << 20
 export const COALESCE_BYTES = (4 << 20) + (64 << 10)
 /** ...when no more than this lies between them (a record's header and CID are ~50 bytes). */
 const COALESCE_GAP = 4096
+/**
+ * readMany() reads a block, or a run of neighbouring blocks, of at most this many bytes at once,
+ * with pread(2) on the calling thread: from the page cache that takes microseconds, where a round
+ * trip through libuv's thread pool costs two thread wake-ups, far more on a VM (listing a 30,000-entry
+ * directory reads each entry's block; spread over its packs they are 30,000 single reads). The
+ * index lookup of the same block is a synchronous read of SQLite's pages already.
+ */
+const SYNC_READ_BYTES = 16 << 10
 /** Record header: magic "IKPB", u16 CID length, u32 data length; then the CID, then the block. */
 const MAGIC = 0x424b5049
 const HEADER_BYTES = 10
@@ -170,17 +178,22 @@ export class PackStore implements Blockstore {
    */
   read(cid: CID, verify = this.hashOnRead): Uint8Array {
     if (cid.multihash.code === IDENTITY) return cid.multihash.digest
-    let loc = this.locate(cid)
+    const loc = this.locate(cid)
     if (loc == null) throw new BlockNotFoundError(cid.toString())
+    return this.readLocated(cid, loc, verify)
+  }
+
+  /** read() of a block already located, on the calling thread. */
+  private readLocated(cid: CID, loc: BlockLocation, verify: boolean, again = true): Uint8Array {
     let bytes: Uint8Array
     try {
       bytes = this.readAt(loc)
     } catch (err) {
       // gc may have compacted the pack away between the lookup and the read: look again once
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      loc = this.locate(cid)
-      if (loc == null) throw new BlockNotFoundError(cid.toString())
-      bytes = this.readAt(loc)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !again) throw err
+      const moved = this.locate(cid)
+      if (moved == null) throw new BlockNotFoundError(cid.toString())
+      return this.readLocated(cid, moved, verify, false)
     }
     if (bytes.length !== loc.length || (verify && !matchesCid(cid, bytes)))
       throw new BlockCorruptError(cid.toString(), `pack ${loc.pack} offset ${loc.offset}`)
@@ -195,6 +208,7 @@ export class PackStore implements Blockstore {
     if (cid.multihash.code === IDENTITY) return cid.multihash.digest
     let loc = this.locate(cid)
     if (loc == null) throw new BlockNotFoundError(cid.toString())
+    if (loc.length <= SYNC_READ_BYTES) return this.readLocated(cid, loc, verify)
     let bytes: Uint8Array
     try {
       bytes = await this.readRange(loc)
@@ -234,7 +248,7 @@ export class PackStore implements Blockstore {
       }
       reads.push(
         j === i + 1 || first == null
-          ? this.readOne(cids, out, i, verify)
+          ? this.readOne(cids, locs, out, i, verify)
           : this.readRun(cids, locs, out, i, j, verify, spans),
       )
       i = j
@@ -244,8 +258,18 @@ export class PackStore implements Blockstore {
     return out
   }
 
-  private async readOne(cids: readonly CID[], out: Uint8Array[], i: number, verify: boolean): Promise<void> {
-    out[i] = await this.readAsync(cids[i]!, verify)
+  private async readOne(
+    cids: readonly CID[],
+    locs: readonly (BlockLocation | undefined)[],
+    out: Uint8Array[],
+    i: number,
+    verify: boolean,
+  ): Promise<void> {
+    const loc = locs[i]
+    out[i] =
+      loc != null && loc.length <= SYNC_READ_BYTES
+        ? this.readLocated(cids[i]!, loc, verify)
+        : await this.readAsync(cids[i]!, verify)
   }
 
   private async readRun(
@@ -260,16 +284,18 @@ export class PackStore implements Blockstore {
     const first = locs[from]!
     const last = locs[to - 1]!
     const length = last.offset + last.length - first.offset
+    const range = { pack: first.pack, offset: first.offset, length }
+    const small = length <= SYNC_READ_BYTES
     // from a pool, the span holds one reference per block view cut from it (see SpanPool)
-    const into = spans?.take(length, to - from)
+    const into = small ? undefined : spans?.take(length, to - from)
     let span: Uint8Array
     try {
-      span = await this.readRange({ pack: first.pack, offset: first.offset, length }, into)
+      span = small ? this.readAt(range) : await this.readRange(range, into)
     } catch (err) {
       if (into != null) spans!.discard(into)
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       // gc compacted the pack meanwhile: read these one by one from where they are now
-      for (let i = from; i < to; i++) await this.readOne(cids, out, i, verify)
+      for (let i = from; i < to; i++) out[i] = await this.readAsync(cids[i]!, verify)
       return
     }
     for (let i = from; i < to; i++) {
