@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { CarBlockIterator } from '@ipld/car'
+import * as dagPb from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { run, suiteTempDir } from './helpers/cli.ts'
-import { writeRandomFile } from './helpers/fixtures.ts'
+import { carOf, writeRandomFile } from './helpers/fixtures.ts'
 import { KUBO_BIN, KuboRepo, requireKubo } from './helpers/kubo.ts'
 import { startServer, type TestServer } from './helpers/server.ts'
 
@@ -188,6 +191,81 @@ describe('gateway /ipfs/<cid>[/path]', () => {
     assert.equal(bad.status, 400)
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'ERR_INVALID_CID')
     assert.equal((await server.call(`/ipfs/${siteCid}/..%2F..%2Fetc`)).status, 400)
+  })
+
+  test('?format=tar: every member byte for byte (a subtree, a large file, a symlink); a name that would leave the root is a 400', async () => {
+    const src = join(tmp.dir, 'tartree')
+    mkdirSync(join(src, 'sub', 'deeper'), { recursive: true })
+    writeFileSync(join(src, 'a.txt'), 'alpha\n')
+    writeFileSync(join(src, 'sub', 'deeper', 'b.txt'), 'beta\n')
+    writeRandomFile(join(src, 'sub', 'big.bin'), 3 * 1024 * 1024 + 5, 'tar-big')
+    symlinkSync('a.txt', join(src, 'link'))
+    for (const version of ['0', '1']) {
+      const cid = await add(home, ['-r', '--cid-version', version, src])
+      const res = await server.call(`/ipfs/${cid}?format=tar`)
+      assert.equal(res.status, 200)
+      assert.equal(res.headers.get('content-type'), 'application/x-tar')
+      const tarFile = join(tmp.dir, `tree-v${version}.tar`)
+      writeFileSync(tarFile, Buffer.from(await res.arrayBuffer()))
+      const out = join(tmp.dir, `untar-v${version}`)
+      mkdirSync(out)
+      execFileSync('tar', ['-xf', tarFile, '-C', out])
+      const root = join(out, cid)
+      assert.deepEqual(readdirSync(root).sort(), ['a.txt', 'link', 'sub'])
+      for (const f of ['a.txt', 'sub/deeper/b.txt', 'sub/big.bin'])
+        assert.ok(readFileSync(join(root, f)).equals(readFileSync(join(src, f))), `v${version} ${f}`)
+      assert.equal(readlinkSync(join(root, 'link')), 'a.txt')
+    }
+    // a directory whose entry is named "..", imported from a CAR: refused before anything is sent
+    const leaf = { bytes: new TextEncoder().encode('payload') }
+    const leafCid = CID.createV1(raw.code, await sha256.digest(leaf.bytes))
+    const evilBytes = dagPb.encode(
+      dagPb.prepare({
+        Data: new UnixFS({ type: 'directory' }).marshal(),
+        Links: [{ Hash: leafCid, Name: '..', Tsize: 7 }],
+      }),
+    )
+    const evilCid = CID.createV0(await sha256.digest(evilBytes))
+    const car = join(tmp.dir, 'evil.car')
+    writeFileSync(
+      car,
+      await carOf(
+        [evilCid],
+        [
+          { cid: evilCid, bytes: evilBytes },
+          { cid: leafCid, bytes: leaf.bytes },
+        ],
+      ),
+    )
+    assert.equal((await run(['ipfs', 'dag', 'import', car], { home })).code, 0)
+    const bad = await server.call(`/ipfs/${evilCid}?format=tar`)
+    assert.equal(bad.status, 400)
+    assert.match(await bad.text(), /would leave the root of the tar/)
+  })
+
+  test('?format=tar of a 384 MiB tree of single-block files to a client that stalls: the server peak RSS grows far less than the tree', async () => {
+    const src = join(tmp.dir, 'wide')
+    mkdirSync(src)
+    // 200 KiB each: one raw block per file with --cid-version 1, so every file is a block of its own
+    for (let i = 0; i < 1966; i++) writeRandomFile(join(src, `f${i}.bin`), 200 * 1024, `wide-${i}`)
+    const cid = await add(home, ['-r', '--cid-version', '1', src])
+    const peakBefore = peakRss(server.child.pid!)
+    const res = await server.call(`/ipfs/${cid}?format=tar`)
+    assert.equal(res.status, 200)
+    let n = 0
+    let stalled = false
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      n += chunk.length
+      if (!stalled) {
+        // a client that stops reading for a while: the server must wait, not gather the tree
+        stalled = true
+        await new Promise((r) => setTimeout(r, 1500))
+      }
+    }
+    // 1966 headers and files of 512-byte blocks, one directory header, two zero blocks at the end
+    assert.ok(n >= 1966 * (200 * 1024 + 512), `the tar has ${n} bytes`)
+    const growth = peakRss(server.child.pid!) - peakBefore
+    assert.ok(growth < 128 * 1024 * 1024, `peak RSS grew by ${growth} bytes serving a 384 MiB tree`)
   })
 
   // The server pipes with backpressure into the socket, and the content core's reader is pulled:

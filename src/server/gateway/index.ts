@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { CID } from 'multiformats/cid'
 import { parseCid } from '../../content/cid.ts'
 import { readBlock } from '../../content/export.ts'
+import { decodeNode } from '../../content/node.ts'
 import { IpfsKitError } from '../../errors.ts'
 import { CID_STRING, ENTITY_BYTES } from '../../http/formats.ts'
 import type { ServerContext } from '../context.ts'
@@ -14,7 +15,7 @@ import { corsHeaders, disposition, notModified } from './headers.ts'
 import { MEDIA, negotiate, parseAccept, type ResponseFormat } from './negotiate.ts'
 import { bytesReader, sendRanged } from './ranged.ts'
 import { type Resolved, resolvePath } from './resolve.ts'
-import { tarItems, tarStream } from './tar.ts'
+import { checkTar, tarStream } from './tar.ts'
 import { sendDirectory, sendFile, type UnixfsRequest } from './unixfs.ts'
 
 type Query = Record<string, string | undefined>
@@ -185,12 +186,14 @@ function sendCar(ctx: ServerContext, reply: FastifyReply, r: Resolved, g: Gatewa
 async function sendTar(ctx: ServerContext, reply: FastifyReply, r: Resolved, g: GatewayRequest) {
   const cid = r.entry.cid
   if (notModified(reply, `W/"${cid}.x-tar"`)) return reply
-  const items = await tarItems(ctx.store, r.entry, g.signal)
+  // the tree is walked once to refuse (400) a name that would leave it, before anything is sent
+  const root = decodeNode(cid, await readBlock(ctx.store, cid, { signal: g.signal }))
+  await checkTar(ctx.store, root, g.signal)
   reply.header('content-type', MEDIA.tar)
   reply.header('content-disposition', disposition('attachment', g.query.filename ?? `${cid}.tar`))
   reply.header('x-content-type-options', 'nosniff')
   if (g.head) return reply.code(200).send()
-  return reply.code(200).send(tarStream(ctx.store, items, g.signal))
+  return reply.code(200).send(tarStream(ctx.store, root, g.signal))
 }
 
 /** `?filename=` and `?download=true` as a Content-Disposition for files. */
