@@ -64,6 +64,7 @@ export class PackIndex {
   private readonly lookup: Database.Statement<[Uint8Array], BlockLocation>
   private readonly insert: Database.Statement<[Uint8Array, Uint8Array, number, number, number]>
   private readonly upsert: Database.Statement<[Uint8Array, Uint8Array, number, number, number]>
+  private locateTx?: (mhs: readonly (Uint8Array | undefined)[]) => (BlockLocation | undefined)[]
 
   constructor(path: string) {
     this.db = openSqlite(path)
@@ -85,6 +86,19 @@ export class PackIndex {
 
   locate(mh: Uint8Array): BlockLocation | undefined {
     return this.lookup.get(mh)
+  }
+
+  /**
+   * locate() of several blocks in one read transaction: a statement outside one takes and drops
+   * SQLite's shared lock on its own (fcntl calls and a look at the WAL index each time).
+   */
+  locateMany(mhs: readonly (Uint8Array | undefined)[]): (BlockLocation | undefined)[] {
+    this.locateTx ??= this.db.transaction((batch: readonly (Uint8Array | undefined)[]) =>
+      batch.map((mh) => (mh == null ? undefined : this.lookup.get(mh))),
+    )
+    return mhs.length > 1
+      ? this.locateTx(mhs)
+      : mhs.map((mh) => (mh == null ? undefined : this.lookup.get(mh)))
   }
 
   /** Records durable blocks in one transaction; `replace` ones take the place of a corrupt copy. */

@@ -230,7 +230,9 @@ export class PackStore implements Blockstore {
    * missing or corrupt fails the whole call, naming that block.
    */
   async readMany(cids: readonly CID[], verify = this.hashOnRead, spans?: SpanPool): Promise<Uint8Array[]> {
-    const locs = cids.map((cid) => (cid.multihash.code === IDENTITY ? undefined : this.locate(cid)))
+    const locs = this.index.locateMany(
+      cids.map((cid) => (cid.multihash.code === IDENTITY ? undefined : cid.multihash.bytes)),
+    )
     const reads: Promise<void>[] = []
     const out: Uint8Array[] = new Array(cids.length)
     for (let i = 0; i < cids.length; ) {
