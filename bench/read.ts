@@ -1,8 +1,9 @@
 // Read-path benchmarks (issue: the read path): `ipfs cat` into /dev/null and into a pipe, `ipfs get`
-// of a large file, `cat`/`add` of a small file, each side by side with Kubo; then peak RSS of get,
+// of a large file and of a tree of small files, `ls` of a HAMT directory, `stat` of a tree, `cat`/`add`
+// of a small file, each side by side with Kubo; then peak RSS of get,
 // cat into a stalled pipe and dag export of a large file. See bench/README.md.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,12 +42,24 @@ interface Row extends Contender {
   goal?: number
 }
 
+/** `count` small files (a line each) in subdirectories of `perDir`, or all in `root` when one suffices. */
+function writeTree(root: string, count: number, perDir: number): void {
+  mkdirSync(root, { recursive: true })
+  for (let i = 0; i < count; i++) {
+    const sub = count <= perDir ? root : join(root, `d${Math.floor(i / perDir)}`)
+    if (i % perDir === 0) mkdirSync(sub, { recursive: true })
+    writeFileSync(join(sub, `f${String(i).padStart(6, '0')}.txt`), `file ${i}\n`)
+  }
+}
+
 export async function readBench(
   dir: string,
   sizeMb: number,
   getMb: number,
   memMb: number,
   runs: number,
+  treeFiles = 20_000,
+  flatEntries = 10_000,
 ): Promise<string> {
   const haveKubo = existsSync(KUBO)
   const kitHome = join(dir, 'read-kit')
@@ -59,8 +72,8 @@ export async function readBench(
     })
       .toString()
       .trim()
-  const addKubo = (file: string) =>
-    execFileSync(KUBO, ['add', '-Q', '--offline', '--cid-version', '1', file], {
+  const addKubo = (file: string, extra: string[] = []) =>
+    execFileSync(KUBO, ['add', '-Q', '--offline', '--cid-version', '1', ...extra, file], {
       env: { ...process.env, ...kuboEnv },
       stdio: ['ignore', 'pipe', 'ignore'],
     })
@@ -92,6 +105,23 @@ export async function readBench(
       const k = addKubo(f)
       if (k !== c) throw new Error(`CIDs differ for ${f}: ipfs-kit ${c}, Kubo ${k}`)
     }
+  // trees: many small files in directories of 1,000, and one flat directory (a HAMT shard)
+  const tree = join(dir, 'tree')
+  const flat = join(dir, 'flat')
+  writeTree(tree, treeFiles, 1000)
+  writeTree(flat, flatEntries, flatEntries)
+  const treeCid = addKit(tree, ['-r'])
+  const flatCid = addKit(flat, ['-r'])
+  if (haveKubo)
+    for (const [d, c] of [
+      [tree, treeCid],
+      [flat, flatCid],
+    ] as const) {
+      const k = addKubo(d, ['-r'])
+      if (k !== c) throw new Error(`CIDs differ for ${d}: ipfs-kit ${c}, Kubo ${k}`)
+    }
+  rmSync(tree, { recursive: true, force: true })
+  rmSync(flat, { recursive: true, force: true })
   execFileSync('cat', [file, big], { stdio: 'ignore' })
   settleDisk()
 
@@ -131,6 +161,22 @@ export async function readBench(
       goal: 1,
       setup: freshOut,
       run: kit(['ipfs', 'get', bigCid, '-o', outPath]),
+    },
+    {
+      name: `\`ipfs-kit ipfs get CID -o OUT\` (tree of ${treeFiles} small files)`,
+      kubo: 'kubo-get-tree',
+      setup: freshOut,
+      run: kit(['ipfs', 'get', treeCid, '-o', outPath]),
+    },
+    {
+      name: `\`ipfs-kit ipfs ls CID > /dev/null\` (HAMT directory of ${flatEntries} entries)`,
+      kubo: 'kubo-ls-hamt',
+      run: kit(['ipfs', 'ls', flatCid]),
+    },
+    {
+      name: `\`ipfs-kit ipfs stat CID\` (tree of ${treeFiles} small files; every block read)`,
+      kubo: 'kubo-stat-tree',
+      run: kit(['ipfs', 'stat', treeCid]),
     },
     {
       name: '`ipfs-kit ipfs cat CID` (6-byte file)',
@@ -180,6 +226,19 @@ export async function readBench(
       name: `\`ipfs get --offline CID -o OUT\` (Kubo, ${getMb} MiB)`,
       setup: freshOut,
       run: kubo(['get', '--offline', bigCid, '-o', outPath]),
+    }
+    kuboRows['kubo-get-tree'] = {
+      name: `\`ipfs get --offline CID -o OUT\` (Kubo, tree of ${treeFiles} small files)`,
+      setup: freshOut,
+      run: kubo(['get', '--offline', '--progress=false', treeCid, '-o', outPath]),
+    }
+    kuboRows['kubo-ls-hamt'] = {
+      name: `\`ipfs ls --offline CID > /dev/null\` (Kubo, HAMT directory of ${flatEntries} entries)`,
+      run: kubo(['ls', '--offline', flatCid]),
+    }
+    kuboRows['kubo-stat-tree'] = {
+      name: `\`ipfs dag stat --offline CID\` (Kubo, tree of ${treeFiles} small files)`,
+      run: kubo(['dag', 'stat', '--offline', '--progress=false', treeCid]),
     }
     kuboRows['kubo-cat-small'] = {
       name: '`ipfs cat --offline CID` (Kubo, 6-byte file)',

@@ -2,7 +2,8 @@
 // bench/README.md says what each row measures. BENCH_ONLY=content|read|server|daemon|event-loop runs one section;
 // BENCH_SIZE_MB (default 256), BENCH_RUNS (5), BENCH_DIR (where the file and the data dirs go; default
 // the OS temp dir), BENCH_HTTP_SECONDS (10), BENCH_PINS (2000), BENCH_INDEX_PINS (1000000),
-// BENCH_GET_MB (1024), BENCH_MEM_MB (4096), BENCH_LOOP_MB (1024, the event-loop section). BENCH_ONLY=scale (BENCH_SCALE_PINS, BENCH_SCALE_BLOCKS)
+// BENCH_GET_MB (1024), BENCH_MEM_MB (4096), BENCH_TREE_FILES (20000), BENCH_HAMT_ENTRIES (10000),
+// BENCH_LOOP_MB (1024, the event-loop section). BENCH_ONLY=scale (BENCH_SCALE_PINS, BENCH_SCALE_BLOCKS)
 // runs bench/scale.ts alone, and BENCH_ONLY=load (BENCH_LOAD_SECONDS, 60) the load test: neither is
 // part of a full run (seeding 1M pins takes minutes). BENCH_ONLY=backends (BENCH_SIZE_MB, BENCH_RUNS,
 // BENCH_PINS) runs bench/backends.ts against Kubo, IPFS Cluster and versitygw (scripts/install-go-tools.sh).
@@ -31,7 +32,16 @@ const only = process.env.BENCH_ONLY
 /** The sections of a full run, in order; BENCH_ONLY picks one. */
 const sections: Record<string, (dir: string) => Promise<string>> = {
   content: (dir) => contentBench(dir, sizeMb, runs),
-  read: (dir) => readBench(dir, sizeMb, env('BENCH_GET_MB', 1024), env('BENCH_MEM_MB', 4096), runs),
+  read: (dir) =>
+    readBench(
+      dir,
+      sizeMb,
+      env('BENCH_GET_MB', 1024),
+      env('BENCH_MEM_MB', 4096),
+      runs,
+      env('BENCH_TREE_FILES', 20_000),
+      env('BENCH_HAMT_ENTRIES', 10_000),
+    ),
   server: (dir) => serverBench(dir, sizeMb, runs, env('BENCH_HTTP_SECONDS', 10)),
   daemon: (dir) =>
     daemonBench(
