@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
   existsSync,
@@ -15,7 +16,7 @@ import { after, before, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import { decodeNode } from '../src/content/node.ts'
 import { Repo } from '../src/repo.ts'
-import { run, suiteTempDir, tempDir } from './helpers/cli.ts'
+import { BIN, run, suiteTempDir, tempDir } from './helpers/cli.ts'
 import { sha256File, writeRandomFile, writeTree } from './helpers/fixtures.ts'
 
 const MiB = 1 << 20
@@ -109,6 +110,28 @@ describe('ipfs add / cat / get round trips', () => {
     assert.deepEqual(listFiles(out), files)
     for (const f of files) assert.ok(readFileSync(join(src, f)).equals(readFileSync(join(out, f))), f)
     assert.equal(readlinkSync(join(out, 'link')), 'a-file-with-a-rather-long-name-7.txt')
+
+    // ls lists every entry, the raw blocks (files) by what their links record, without reading them
+    const ls = await run(['ipfs', 'ls', cid], { home })
+    assert.equal(ls.code, 0, ls.stderr)
+    const listed = lines(ls.stdout)
+    assert.equal(listed.length, 4002)
+    assert.ok(
+      listed.some((l) => l.endsWith(' sub/')),
+      'the subdirectory is listed as one',
+    )
+    const seven = listed.find((l) => l.endsWith(' a-file-with-a-rather-long-name-7.txt'))
+    assert.equal(seven?.split(' ')[1], String('file 7\n'.length))
+
+    // a reader that goes away (`| head -1`) ends ls quietly: status 0, nothing on stderr
+    const piped = spawnSync(
+      'bash',
+      ['-c', `"${process.execPath}" "${BIN}" ipfs ls ${cid} | head -1; exit \${PIPESTATUS[0]}`],
+      { env: { ...process.env, IPFS_KIT_HOME: home } },
+    )
+    assert.equal(piped.stderr.toString(), '')
+    assert.equal(piped.status, 0)
+    assert.equal(lines(piped.stdout).length, 1)
   })
 
   it('cat honours --offset and --length across chunk boundaries', async () => {

