@@ -93,12 +93,10 @@ export class PackIndex {
    * SQLite's shared lock on its own (fcntl calls and a look at the WAL index each time).
    */
   locateMany(mhs: readonly (Uint8Array | undefined)[]): (BlockLocation | undefined)[] {
-    this.locateTx ??= this.db.transaction((batch: readonly (Uint8Array | undefined)[]) =>
-      batch.map((mh) => (mh == null ? undefined : this.lookup.get(mh))),
-    )
-    return mhs.length > 1
-      ? this.locateTx(mhs)
-      : mhs.map((mh) => (mh == null ? undefined : this.lookup.get(mh)))
+    const each = (batch: readonly (Uint8Array | undefined)[]) =>
+      batch.map((mh) => (mh == null ? undefined : this.lookup.get(mh)))
+    this.locateTx ??= this.db.transaction(each)
+    return mhs.length > 1 ? this.locateTx(mhs) : each(mhs)
   }
 
   /** Records durable blocks in one transaction; `replace` ones take the place of a corrupt copy. */

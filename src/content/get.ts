@@ -7,17 +7,10 @@ import { COALESCE_BYTES } from '../blockstore/pack-store.ts'
 import { SpanPool } from '../blockstore/span-pool.ts'
 import { InvalidInputError, PathError } from '../errors.ts'
 import { FILE_WRITE_SLICE } from '../fs-utils.ts'
-import { type BlockSource, blocksGetter, type ReadOptions } from './blocks.ts'
+import type { BlockSource, ReadOptions } from './blocks.ts'
 import { readFile } from './cat.ts'
-import { type ContentNode, decodeNode } from './node.ts'
-import { type DirLink, dirLinks, resolve } from './resolve.ts'
-
-/**
- * A directory's entries are read this many at a time: their blocks, stored side by side by an add,
- * come in one read (or are fetched concurrently from peers), instead of one thread-pool round trip
- * each. At most this many entry blocks (each at most 4 MiB) are held while the batch is written.
- */
-const TREE_BATCH = 16
+import type { ContentNode } from './node.ts'
+import { type DirLink, dirEntries, resolve } from './resolve.ts'
 
 /**
  * Writes a file or a whole directory tree to `output` (`ipfs get`). Everything is written under a
@@ -70,31 +63,18 @@ async function writeNode(
       // microseconds, where a thread-pool round trip costs two thread wake-ups (60,000 small files:
       // most of the time)
       mkdirSync(out)
-      const getMany = blocksGetter(store, opts)
       const inside = [...above, key]
       const names = new Set<string>()
-      let count = 0
-      let batch: DirLink[] = []
-      const flush = async () => {
-        const links = batch
-        batch = []
-        const blocks: (Uint8Array | undefined)[] = await getMany(links.map((l) => l.cid))
-        for (let i = 0; i < links.length; i++) {
-          const child = decodeNode(links[i]!.cid, blocks[i]!)
-          blocks[i] = undefined
-          count += await writeNode(store, child, join(out, links[i]!.name), opts, inside)
-        }
-      }
-      for await (const link of dirLinks(store, n, opts)) {
+      const check = (link: DirLink) => {
         assertSafeName(link.name)
         // two entries of one name cannot both be written; Kubo's get fails on them too
         if (names.has(link.name))
           throw new InvalidInputError(`directory ${n.cid} has two entries named ${JSON.stringify(link.name)}`)
         names.add(link.name)
-        batch.push(link)
-        if (batch.length === TREE_BATCH) await flush()
       }
-      await flush()
+      let count = 0
+      for await (const { link, node } of dirEntries(store, n, opts, { check }))
+        count += await writeNode(store, node!, join(out, link.name), opts, inside)
       return count
     }
     case 'symlink':

@@ -1,7 +1,14 @@
 import type { CID } from 'multiformats/cid'
 import { blockKey } from '../blockstore/hashing.ts'
 import { InvalidInputError, PathNotFoundError } from '../errors.ts'
-import { type BlockSource, blockGetter, type GetBlock, type ReadOptions, translateError } from './blocks.ts'
+import {
+  type BlockSource,
+  blockGetter,
+  blocksGetter,
+  type GetBlock,
+  type ReadOptions,
+  translateError,
+} from './blocks.ts'
 import { parseIpfsPath } from './cid.ts'
 import { type ContentNode, decodeNode } from './node.ts'
 
@@ -63,6 +70,51 @@ export async function* dirLinks(
   }
   if (dir.kind !== 'hamt') throw new InvalidInputError(`${dir.cid} is not a directory`)
   yield* shardEntries(store, dir, opts)
+}
+
+/**
+ * A directory's entries are read this many at a time: their blocks, stored side by side by an add,
+ * come in one read (or are fetched concurrently from peers), not one round trip each. At most this
+ * many entry blocks (each at most 4 MiB) are held at once.
+ */
+const DIR_BATCH = 16
+
+/**
+ * The entries of a directory with their decoded nodes, in stored order, DIR_BATCH at a time.
+ * `check` sees each link as it is listed, before any block of its batch is read (to refuse a name);
+ * a link `unread` says true of is yielded without its node, its block never read.
+ */
+export async function* dirEntries(
+  store: BlockSource,
+  dir: ContentNode,
+  opts: ReadOptions = {},
+  hooks: { check?: (link: DirLink) => void; unread?: (link: DirLink) => boolean } = {},
+): AsyncGenerator<{ link: DirLink; node?: ContentNode }> {
+  const getMany = blocksGetter(store, opts)
+  let batch: DirLink[] = []
+  async function* flush(): AsyncGenerator<{ link: DirLink; node?: ContentNode }> {
+    const links = batch
+    batch = []
+    const wanted = links.filter((l) => hooks.unread?.(l) !== true)
+    const blocks: (Uint8Array | undefined)[] =
+      wanted.length > 0 ? await getMany(wanted.map((l) => l.cid)) : []
+    let b = 0
+    for (const link of links) {
+      if (hooks.unread?.(link) === true) {
+        yield { link }
+        continue
+      }
+      const node = decodeNode(link.cid, blocks[b]!)
+      blocks[b++] = undefined
+      yield { link, node }
+    }
+  }
+  for await (const link of dirLinks(store, dir, opts)) {
+    hooks.check?.(link)
+    batch.push(link)
+    if (batch.length === DIR_BATCH) yield* flush()
+  }
+  yield* flush()
 }
 
 /** Deeper than any HAMT a 64-bit hash allows (fanout 8: 22 levels). */

@@ -6,17 +6,10 @@ import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { pack } from 'tar-stream'
 import { blockKey } from '../../blockstore/hashing.ts'
-import { blocksGetter } from '../../content/blocks.ts'
 import { readFile } from '../../content/export.ts'
-import { type ContentNode, decodeNode, fileSize } from '../../content/node.ts'
-import { type DirLink, dirLinks } from '../../content/resolve.ts'
+import { type ContentNode, fileSize } from '../../content/node.ts'
+import { type DirLink, dirEntries } from '../../content/resolve.ts'
 import { IpfsKitError } from '../../errors.ts'
-
-/**
- * A directory's entries are read this many at a time (neighbouring blocks in one read). At most
- * this many entry blocks are held at once, whatever the size of the tree.
- */
-const TAR_BATCH = 16
 
 /** One tar member: its path under `<cid>/`, and its node (none for a raw block left unread). */
 interface Member {
@@ -38,7 +31,6 @@ async function* members(
   signal: AbortSignal,
   read: boolean,
 ): AsyncGenerator<Member> {
-  const getMany = blocksGetter(store, { signal })
   const top = root.cid.toString()
   async function* visit(m: Member & { node: ContentNode }, above: string[]): AsyncGenerator<Member> {
     yield m
@@ -48,36 +40,23 @@ async function* members(
     // hash links cannot make a cycle, but a block stored under a CID it does not hash to can
     if (above.includes(key)) throw new IpfsKitError('ERR_INVALID_INPUT', `directory ${n.cid} contains itself`)
     const inside = [...above, key]
-    let batch: DirLink[] = []
-    const flush = async function* (): AsyncGenerator<Member> {
-      const links = batch
-      batch = []
-      // a raw block is a file: unless its bytes are wanted, it need not be read to be named
-      const wanted = links.filter((l) => read || l.cid.code !== raw.code)
-      const blocks = wanted.length > 0 ? await getMany(wanted.map((l) => l.cid)) : []
-      let b = 0
-      for (const l of links) {
-        if (!read && l.cid.code === raw.code) {
-          yield { name: l.name, cid: l.cid }
-          continue
-        }
-        yield* visit({ name: l.name, cid: l.cid, node: decodeNode(l.cid, blocks[b]!) }, inside)
-        blocks[b++] = new Uint8Array(0)
-      }
-    }
-    for await (const link of dirLinks(store, n, { signal })) {
-      // the member's whole path (posix.join normalizes it)
-      const name = posix.join(m.name, link.name)
+    // the member's whole path (posix.join normalizes it)
+    const nameOf = (link: DirLink) => posix.join(m.name, link.name)
+    const check = (link: DirLink) => {
+      const name = nameOf(link)
       if (name === m.name || !name.startsWith(`${top}/`)) {
         throw new IpfsKitError(
           'ERR_INVALID_INPUT',
           `entry "${link.name}" under ${m.name} would leave the root of the tar`,
         )
       }
-      batch.push({ name, cid: link.cid })
-      if (batch.length === TAR_BATCH) yield* flush()
     }
-    yield* flush()
+    // a raw block is a file: unless its bytes are wanted, it need not be read to be named
+    const unread = (link: DirLink) => !read && link.cid.code === raw.code
+    for await (const { link, node } of dirEntries(store, n, { signal }, { check, unread })) {
+      if (node == null) yield { name: nameOf(link), cid: link.cid }
+      else yield* visit({ name: nameOf(link), cid: link.cid, node }, inside)
+    }
   }
   yield* visit({ name: top, cid: root.cid, node: root }, [])
 }
