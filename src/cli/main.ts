@@ -1,3 +1,5 @@
+// helia and libp2p need Promise.withResolvers (Node 22): defined before any of them loads
+import '../polyfills.ts'
 import { Command, CommanderError } from 'commander'
 import { version } from '../version.ts'
 import { registerCompletion } from './commands/completion.ts'
