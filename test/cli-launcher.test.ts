@@ -57,19 +57,26 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(recor
     assert.equal(launched.stdout, direct.stdout.toString())
   })
 
-  test('NODE_EXTRA_CA_CERTS: set aside for `ipfs cat`, back in the environment once it runs', () => {
+  test('NODE_EXTRA_CA_CERTS: set aside for `ipfs cat` and `--version`, back in the environment once they run', () => {
     const ca = join(t.dir, 'extra-ca.pem')
     writeFileSync(ca, '')
     const r = launch(['--data-dir', home, 'ipfs', 'cat', cid], { NODE_EXTRA_CA_CERTS: ca })
     assert.equal(r.status, 0, r.stderr)
     assert.equal(r.stdout, 'hello launcher\n')
     assert.deepEqual(r.seen, { start: null, exit: ca, stash: null })
+    const version = launch(['--version'], { NODE_EXTRA_CA_CERTS: ca })
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/)
+    assert.deepEqual(version.seen, { start: null, exit: ca, stash: null })
   })
 
   test('NODE_EXTRA_CA_CERTS: kept from the start for commands that may open TLS, and with --api', () => {
     const ca = join(t.dir, 'extra-ca.pem')
     writeFileSync(ca, '')
-    for (const args of [['--version'], ['backend', 'list'], ['--api', 'http://127.0.0.1:9', 'pin', 'list']]) {
+    for (const args of [
+      ['backend', 'list'],
+      ['daemon', 'status'],
+      ['--api', 'http://127.0.0.1:9', 'pin', 'list'],
+    ]) {
       const r = launch(args, { NODE_EXTRA_CA_CERTS: ca })
       assert.deepEqual(r.seen, { start: ca, exit: ca, stash: null }, args.join(' '))
     }
