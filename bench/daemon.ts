@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import autocannon from 'autocannon'
 import { CID } from 'multiformats/cid'
@@ -14,6 +14,10 @@ import { openStateDb } from '../src/state/db.ts'
 import { fmt, sample, table, timeCommand } from './lib.ts'
 
 const BIN = new URL('../bin/ipfs-kit.js', import.meta.url).pathname
+/** The command as npm installs it (a shell script that runs BIN with the `node` on PATH). */
+const COMMAND = new URL('../bin/ipfs-kit', import.meta.url).pathname
+/** ...with this Node first on PATH. */
+const COMMAND_ENV = { PATH: `${dirname(process.execPath)}:${process.env.PATH}` }
 
 async function load(url: string, seconds: number): Promise<{ rps: number; p99: number }> {
   const r = await autocannon({ url, connections: 10, duration: seconds })
@@ -186,10 +190,10 @@ async function indexBench(dir: string, n: number): Promise<string> {
   times.sort((a, b) => a - b)
   const pick = () => cids[Math.floor(Math.random() * cids.length)]!
   const cliInspect = sample(5, () =>
-    timeCommand(`${process.execPath} ${BIN} --data-dir ${home} route inspect ${pick()} > /dev/null`),
+    timeCommand(`${COMMAND} --data-dir ${home} route inspect ${pick()} > /dev/null`, COMMAND_ENV),
   )
   const floor = sample(5, () => timeCommand(`${process.execPath} -e 0`))
-  const version = sample(5, () => timeCommand(`${process.execPath} ${BIN} --version`))
+  const version = sample(5, () => timeCommand(`${COMMAND} --version`, COMMAND_ENV))
   const reader = new RouteReader({ dataDir: home })
   await reader.inspect(pick())
   const lookups = 10_000
