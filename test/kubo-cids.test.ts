@@ -190,6 +190,20 @@ describe('ipfs add prints the CIDs a real Kubo prints', () => {
       await same(['-q', '-r', '-H', tree], ['-q', '-r', '-H', tree], 'stored add')
     })
 
+    it("ipfs ls of the stored tree and of a subdirectory: Kubo's lines byte for byte (sizes of many widths, directories, symlinks, names in UTF-8 order)", async () => {
+      const k = needKubo()
+      const [root, theirRoot] = await Promise.all([
+        ours(['-Q', '-r', '-H', tree]),
+        k.add(['-Q', '-r', '-H', tree]),
+      ])
+      assert.equal(root, theirRoot)
+      for (const path of [root, `/ipfs/${root}/sub`]) {
+        const mine = await run(['ipfs', 'ls', path], { home })
+        assert.equal(mine.code, 0, mine.stderr)
+        assert.equal(mine.stdout.toString(), await k.ls([path]), path)
+      }
+    })
+
     it('path spellings: relative, ./tree, tree/ (names come from the last component)', async () => {
       for (const p of ['tree', './tree', 'tree/']) {
         await same(['-n', '-r', p], ['-n', '-r', p], p, tmp.dir)
@@ -270,6 +284,24 @@ describe('ipfs add prints the CIDs a real Kubo prints', () => {
         assert.equal(await needKubo().unixfsType(theirs.at(-1)!), 'hamt-sharded-directory')
       })
     }
+
+    it("ipfs ls of the 5000-entry shard, stored on both sides: Kubo's lines byte for byte, and with --stream each line as Kubo aligns it", async () => {
+      const k = needKubo()
+      const args = ['-r', '-Q', '--cid-version', '1', huge]
+      const [root, theirRoot] = await Promise.all([ours(args), k.add(args)])
+      assert.equal(root, theirRoot)
+      // sorted by name (a shard's links are in hash order), columns as wide as the widest cell
+      const mine = await run(['ipfs', 'ls', root], { home })
+      assert.equal(mine.code, 0, mine.stderr)
+      const theirs = await k.ls([root])
+      assert.equal(theirs.split('\n').length, 5003 + 1, 'every entry and a final newline')
+      assert.equal(mine.stdout.toString(), theirs)
+      // --stream: shard order, which Kubo walks concurrently, so compared as sets of lines
+      const stream = await run(['ipfs', 'ls', '--stream', root], { home })
+      assert.equal(stream.code, 0, stream.stderr)
+      const sorted = (text: string) => text.split('\n').sort().join('\n')
+      assert.equal(sorted(stream.stdout.toString()), sorted(await k.ls(['--stream', root])))
+    })
 
     // The threshold is strict (size > 262144). With v0 every link here is name + 34 bytes, with v1
     // (raw leaves) name + 36; 1024 links of 256 bytes is exactly 262144: a plain directory. One

@@ -39,6 +39,11 @@ export class KuboRepo {
     return this.exec(['add', '--offline', ...args], cwd).then((b) => b.toString().trim())
   }
 
+  /** `ipfs ls --offline ARGS`: stdout as Kubo wrote it. */
+  async ls(args: string[]): Promise<string> {
+    return (await this.exec(['ls', '--offline', ...args])).toString()
+  }
+
   /** The UnixFS type of a block Kubo stored (after an add without -n). */
   async unixfsType(cid: string): Promise<string> {
     const block = await this.exec(['block', 'get', '--offline', cid])
