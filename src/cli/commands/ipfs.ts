@@ -129,7 +129,7 @@ export function registerIpfs(program: Command): void {
       )
       .addHelpText(
         'after',
-        '\nExamples:\n  ipfs-kit ipfs ls bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi\n  ipfs-kit ipfs ls /ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/docs\n  ipfs-kit ipfs ls --stream <cid of a directory of millions of entries>',
+        '\nExamples:\n  ipfs-kit ipfs ls bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi\n  ipfs-kit ipfs ls /ipfs/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/docs\n  ipfs-kit ipfs ls --stream bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi\n  (--stream: link order, for a directory too large to hold)',
       ),
   ).action(async (path: string, flags: FetchFlags & { stream?: boolean }, cmd: Command) => {
     const { lsEntries, lsLines, sortByName } = await import('../../content/ls.ts')
